@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from patron.api import api
+from patron.core.views import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("", include("patron.web.urls")),
+]
