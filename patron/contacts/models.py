@@ -292,6 +292,9 @@ class ContactListMember(models.Model):
             models.UniqueConstraint(fields=["contact_list", "contact"], name="list_member_unique")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.contact_list_id}:{self.contact_id}"
+
 
 class Note(models.Model):
     contact = models.ForeignKey(

@@ -1,0 +1,141 @@
+"""The contact timeline: activity, events, orders, tickets, survey answers and notes merged.
+
+A selector: takes the actor, shows only the kinds the actor may see.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from patron.accounts.models import User
+from patron.contacts.models import Contact
+from patron.contacts.selectors import contact_get
+from patron.core.models import Activity
+from patron.core.permissions import P
+
+
+@dataclass(frozen=True, order=True)
+class TimelineItem:
+    at: datetime
+    kind: str = field(compare=False)  # activity | event | order | ticket | survey | note
+    title: str = field(compare=False)
+    detail: str = field(default="", compare=False)
+    meta: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+def contact_timeline(
+    actor: User, contact_id: int, *, limit: int = 100, before: datetime | None = None
+) -> list[TimelineItem]:
+    """The newest ``limit`` items about one contact, newest first."""
+    from patron.commerce.models import Order
+    from patron.events.models import Event
+    from patron.support.models import SurveyResponse, Ticket
+
+    contact: Contact = contact_get(actor, contact_id)
+    streams: list[list[TimelineItem]] = []
+
+    def window(qs: Any, time_field: str) -> Any:
+        if before is not None:
+            qs = qs.filter(**{f"{time_field}__lt": before})
+        return qs.order_by(f"-{time_field}", "-id")[:limit]
+
+    acts = window(Activity.objects.filter(contact_id=contact.pk), "created_at")
+    streams.append(
+        [
+            TimelineItem(
+                a.created_at,
+                "activity",
+                _activity_title(a),
+                a.actor_label,
+                {"verb": a.verb, "changes": a.changes},
+            )
+            for a in acts
+        ]
+    )
+    notes = window(contact.notes.select_related("author"), "created_at")
+    streams.append(
+        [
+            TimelineItem(n.created_at, "note", "Note", n.body, {"author": str(n.author or "")})
+            for n in notes
+        ]
+    )
+    if actor.has_perm_code(P.EVENT_VIEW):
+        events = window(Event.objects.filter(contact_id=contact.pk), "timestamp")
+        streams.append(
+            [
+                TimelineItem(
+                    e.timestamp,
+                    "event",
+                    _event_title(e),
+                    e.properties.get("url", "") if isinstance(e.properties, dict) else "",
+                    {"type": e.type, "properties": e.properties},
+                )
+                for e in events
+            ]
+        )
+    if actor.has_perm_code(P.ORDER_VIEW):
+        orders = window(Order.objects.filter(contact_id=contact.pk), "placed_at")
+        streams.append(
+            [
+                TimelineItem(
+                    o.placed_at,
+                    "order",
+                    f"Order {o.external_id or o.pk}: {o.total} {o.currency}",
+                    o.get_status_display(),
+                    {"order_id": o.pk},
+                )
+                for o in orders
+            ]
+        )
+    if actor.has_perm_code(P.TICKET_VIEW):
+        tickets = window(Ticket.objects.filter(contact_id=contact.pk), "opened_at")
+        streams.append(
+            [
+                TimelineItem(
+                    t.opened_at,
+                    "ticket",
+                    f"Ticket: {t.subject}",
+                    " · ".join(
+                        (t.get_channel_display(), t.get_status_display(), t.get_priority_display())
+                    ),
+                    {"ticket_id": t.pk},
+                )
+                for t in tickets
+            ]
+        )
+        surveys = window(SurveyResponse.objects.filter(contact_id=contact.pk), "responded_at")
+        streams.append(
+            [
+                TimelineItem(
+                    s.responded_at,
+                    "survey",
+                    f"{s.get_kind_display().split(' ')[0]} score {s.score}",
+                    s.comment,
+                    {"kind": s.kind, "score": s.score},
+                )
+                for s in surveys
+            ]
+        )
+    merged = heapq.merge(*streams, reverse=True)
+    out: list[TimelineItem] = []
+    for item in merged:
+        out.append(item)
+        if len(out) >= limit:
+            break
+    return out
+
+
+def _event_title(e: Any) -> str:
+    if e.type == "track":
+        return e.event or "Track"
+    if e.type in ("page", "screen"):
+        return f"Viewed {e.type} {e.name}".strip()
+    return e.type.capitalize()
+
+
+def _activity_title(a: Activity) -> str:
+    noun, _, verb = a.verb.partition(".")
+    return f"{noun.replace('_', ' ').capitalize()} {verb.replace('_', ' ')}".strip()
