@@ -276,3 +276,10 @@ def _lock_contact(actor: User, contact: Contact | int) -> Contact:
     if locked is None:
         raise PermissionDenied("You cannot change this contact.")
     return locked
+
+
+def _full_clean_unique(obj: Contact | Company, label: str) -> None:
+    """The external id is unique when set: a field error, not a constraint name."""
+    ext = obj.external_id
+    if ext and type(obj).objects.filter(external_id=ext).exclude(pk=obj.pk).exists():
+        raise ValidationError({"external_id": [f"A {label} with this external id already exists."]})

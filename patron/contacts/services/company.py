@@ -27,6 +27,7 @@ from patron.contacts.services._common import (
     COMPANY_EXTRA_KEYS,
     COMPANY_FIELDS,
     _clean_tag_names,
+    _full_clean_unique,
     _owner_for,
     _reject_unknown,
     _set_tags,
@@ -97,7 +98,8 @@ def company_create(*, actor: User, data: Mapping[str, Any]) -> Company:
     if errors:
         raise ValidationError(errors)
     company = Company(owner=owner, **values)
-    company.full_clean(exclude=["owner", "tags"])
+    _full_clean_unique(company, "company")
+    company.full_clean(validate_constraints=False, exclude=["owner", "tags"])
     try:
         with transaction.atomic():
             company.save()
@@ -147,7 +149,8 @@ def company_update(*, actor: User, company: Company | int, data: Mapping[str, An
     for key, value in values.items():
         setattr(company, key, value)
     company.owner = owner
-    company.full_clean(exclude=["owner", "tags"])
+    _full_clean_unique(company, "company")
+    company.full_clean(validate_constraints=False, exclude=["owner", "tags"])
     try:
         with transaction.atomic():
             company.save()

@@ -31,6 +31,7 @@ from patron.contacts.services._common import (
     _clean_list,
     _clean_tag_names,
     _contact_values,
+    _full_clean_unique,
     _lock_contact,
     _owner_for,
     _refresh_search_text,
@@ -87,7 +88,8 @@ def contact_create(*, actor: User, data: Mapping[str, Any]) -> Contact:
         )
     contact = Contact(owner=owner, **values)
     _refresh_search_text(contact)
-    contact.full_clean(exclude=["owner", "tags", "companies"])
+    _full_clean_unique(contact, "contact")
+    contact.full_clean(validate_constraints=False, exclude=["owner", "tags", "companies"])
     try:
         with transaction.atomic():
             contact.save()
@@ -147,7 +149,8 @@ def contact_update(*, actor: User, contact: Contact | int, data: Mapping[str, An
         setattr(contact, key, value)
     contact.owner = owner
     _refresh_search_text(contact)
-    contact.full_clean(exclude=["owner", "tags", "companies"])
+    _full_clean_unique(contact, "contact")
+    contact.full_clean(validate_constraints=False, exclude=["owner", "tags", "companies"])
     try:
         with transaction.atomic():
             contact.save()
