@@ -1,0 +1,261 @@
+"""Shared pytest set-up for every Patron test.
+
+- A PostgreSQL ``DATABASE_URL`` whose server does not answer ends the session with an error
+  (exit status ``PG_UNREACHABLE_EXIT``) before any test runs: it is never a skip.
+  ``make test`` turns that status into a loud notice outside CI and a failure in CI.
+- Every test that uses the database starts with the default roles and the workspace row,
+  even after a transactional test has flushed the tables.
+- Factories: ``make_user``, ``make_api_key``, ``client_for`` and one user per default role
+  (``admin_user_p``, ``manager_user_p``, ``sales_user_p``, ...; the ``_p`` keeps them apart
+  from pytest-django's ``admin_user``).
+- Browser tests (marker ``browser``): ``page`` opens Debian's Chromium through Playwright.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from django.test import Client
+
+    from patron.accounts.models import Team, User
+
+#: Password of every user made by ``make_user`` (unless given another).
+TEST_PASSWORD = "correct-horse-battery-staple-42"
+#: Exit status of a session whose PostgreSQL server is unreachable (EX_TEMPFAIL).
+PG_UNREACHABLE_EXIT = 75
+CHROMIUM = os.environ.get("PATRON_CHROMIUM", "/usr/bin/chromium")
+
+
+# --- Session guard: PostgreSQL must answer -------------------------------------------
+
+
+def postgres_unreachable(url: str, timeout: int = 5) -> str | None:
+    """Why the PostgreSQL server of ``url`` cannot be reached, or None if it answers.
+
+    Connects to the maintenance database, as Django does to create the test database.
+    """
+    import dj_database_url
+    import psycopg
+
+    cfg = dj_database_url.parse(url)
+    error = ""
+    for dbname in dict.fromkeys(["postgres", cfg.get("NAME") or "postgres"]):
+        try:
+            psycopg.connect(
+                host=cfg.get("HOST") or None,
+                port=cfg.get("PORT") or None,
+                user=cfg.get("USER") or None,
+                password=cfg.get("PASSWORD") or None,
+                dbname=dbname,
+                connect_timeout=timeout,
+            ).close()
+            return None
+        except psycopg.Error as exc:
+            error = str(exc).strip()
+    return error
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # WhiteNoise warns once per app instance that STATIC_ROOT (filled by collectstatic,
+    # which Patron does not need: it serves from the finders) does not exist.
+    config.addinivalue_line("filterwarnings", "ignore:No directory at:UserWarning:django")
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller checked already
+        return
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        return
+    reason = postgres_unreachable(url)
+    if reason is not None:
+        in_ci = os.environ.get("CI", "").lower() == "true"
+        pytest.exit(
+            f"PostgreSQL is not reachable at DATABASE_URL={url}"
+            f"{' (CI=true: this is a failure)' if in_ci else ''}: {reason}",
+            returncode=PG_UNREACHABLE_EXIT,
+        )
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if os.environ.get("PATRON_PG_PASS") == "skipped":
+        terminalreporter.section("PostgreSQL NOT TESTED", sep="!", red=True, bold=True)
+        terminalreporter.write_line(
+            "SKIPPED: the PostgreSQL pass did not run (server unreachable). "
+            "Only SQLite was tested. In CI this is a failure.",
+            red=True,
+            bold=True,
+        )
+
+
+# --- Database defaults ----------------------------------------------------------------
+
+
+def _uses_db(request: pytest.FixtureRequest) -> bool:
+    names = request.fixturenames
+    return (
+        "_django_db_helper" in names
+        or "live_server" in names
+        or request.node.get_closest_marker("django_db") is not None
+    )
+
+
+@pytest.fixture(autouse=True)
+def roles(request: pytest.FixtureRequest) -> None:
+    """Default roles and the workspace row, for every test that uses the database.
+
+    The data migrations create them, but a transactional test's flush removes them.
+    """
+    if not _uses_db(request):
+        return
+    request.getfixturevalue("db")  # the mode (transactional or not) follows the test's own
+    from patron.accounts.services import roles_ensure_defaults
+    from patron.contacts.models import DEFAULT_LIFECYCLE_STAGES
+    from patron.core.models import Workspace
+
+    roles_ensure_defaults()
+    # As migration core.0002 does (workspace_get() would create it without stages).
+    Workspace.objects.get_or_create(pk=1, defaults={"lifecycle_stages": DEFAULT_LIFECYCLE_STAGES})
+
+
+# --- Factories ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., User]:
+    """``make_user(role_key="sales", team=None, username=None, **fields)`` -> User.
+
+    Goes through ``user_create``; the password is ``TEST_PASSWORD`` unless given.
+    """
+    from patron.accounts.services import user_create
+
+    counter = itertools.count(1)
+
+    def make(
+        role_key: str = "sales",
+        team: Team | None = None,
+        username: str | None = None,
+        password: str | None = TEST_PASSWORD,
+        **fields: Any,
+    ) -> User:
+        return user_create(
+            actor=None,
+            username=username or f"{role_key}{next(counter)}",
+            password=password,
+            role_key=role_key,
+            team=team,
+            **fields,
+        )
+
+    return make
+
+
+@pytest.fixture
+def admin_user_p(make_user: Callable[..., User]) -> User:
+    """A superuser with the admin role, as ``patron createadmin`` makes."""
+    return make_user("admin", username="admin_p", is_superuser=True)
+
+
+@pytest.fixture
+def manager_user_p(make_user: Callable[..., User]) -> User:
+    return make_user("manager", username="manager_p")
+
+
+@pytest.fixture
+def sales_user_p(make_user: Callable[..., User]) -> User:
+    return make_user("sales", username="sales_p")
+
+
+@pytest.fixture
+def marketing_user_p(make_user: Callable[..., User]) -> User:
+    return make_user("marketing", username="marketing_p")
+
+
+@pytest.fixture
+def support_user_p(make_user: Callable[..., User]) -> User:
+    return make_user("support", username="support_p")
+
+
+@pytest.fixture
+def readonly_user_p(make_user: Callable[..., User]) -> User:
+    return make_user("readonly", username="readonly_p")
+
+
+@pytest.fixture
+def make_api_key(db: None) -> Callable[..., str]:
+    """``make_api_key(role_key="readonly", name=...)`` -> the raw key (``ptn_...``)."""
+    from patron.accounts.services import apikey_create
+
+    counter = itertools.count(1)
+
+    def make(role_key: str = "readonly", name: str | None = None) -> str:
+        _, raw = apikey_create(
+            actor=None, name=name or f"test key {next(counter)}", role_key=role_key
+        )
+        return raw
+
+    return make
+
+
+@pytest.fixture
+def client_for(db: None) -> Callable[[User], Client]:
+    """``client_for(user)`` -> a test Client logged in as ``user``."""
+    from django.test import Client
+
+    def make(user: User) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+# --- Browser (marker ``browser``) -----------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def chromium_browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/ensure-chromium.sh (make test does).")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; Django's ORM guard would
+    # otherwise refuse the test's own database calls.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(
+                executable_path=CHROMIUM,
+                headless=True,
+                chromium_sandbox=False,
+                args=[
+                    "--disable-gpu",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                ],
+            )
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def page(chromium_browser: Any) -> Iterator[Any]:
+    """A fresh browser page (own cookies and storage) for one test."""
+    context = chromium_browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
