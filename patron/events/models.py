@@ -1,9 +1,42 @@
-"""Behavioural events in the Segment spec's shape, linked to contacts."""
+"""Tracking sources, behavioural events in the Segment spec's shape, and what they build.
+
+- ``Source``: a website/app/back end sending events, with a hashed, rotatable write key.
+- ``Event``: one accepted message, stored once per (source, message id), processed later.
+- ``RejectedMessage``: the debugger's ring buffer of messages refused, with the reason.
+- ``ContactEventSummary`` / ``ContactEventCount``: per-contact behavioural aggregates.
+- ``ContactTraits``: identify traits that are neither contact fields nor custom fields.
+- ``IdentityConflict``: two contacts found to be one person, waiting for (or done by) a merge.
+"""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+
+class Source(models.Model):
+    """A sender of tracking events. Only SHA-256 hashes of write keys are stored."""
+
+    name = models.CharField(max_length=120, unique=True)
+    key_prefix = models.CharField(max_length=16, help_text="First characters, for display")
+    key_hash = models.CharField(max_length=64, unique=True)
+    previous_key_prefix = models.CharField(max_length=16, blank=True)
+    previous_key_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    previous_key_expires_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    rejected_count = models.PositiveBigIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Event(models.Model):
@@ -23,15 +56,22 @@ class Event(models.Model):
     name = models.CharField(max_length=200, blank=True, help_text="Page/screen name")
     user_id = models.CharField(max_length=200, blank=True)
     anonymous_id = models.CharField(max_length=200, blank=True)
+    group_id = models.CharField(max_length=200, blank=True)
+    previous_id = models.CharField(max_length=200, blank=True)
+    # timestamp: when it happened, corrected for client clock skew (see services.ingest).
     timestamp = models.DateTimeField()
+    original_timestamp = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
     properties = models.JSONField(default=dict, blank=True)
     traits = models.JSONField(default=dict, blank=True)
     context = models.JSONField(default=dict, blank=True)
+    integrations = models.JSONField(default=dict, blank=True)
     source = models.CharField(max_length=120, blank=True)
     source_id = models.BigIntegerField(null=True, blank=True)
     message_id = models.CharField(max_length=200, blank=True)
+    # False until the processor has resolved identity, profile and aggregates for it.
+    processed = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -46,7 +86,126 @@ class Event(models.Model):
             models.Index(fields=["contact", "event", "-timestamp"], name="event_contact_name_idx"),
             models.Index(fields=["anonymous_id"], name="event_anon_idx"),
             models.Index(fields=["user_id"], name="event_user_idx"),
+            models.Index(fields=["source_id", "-id"], name="event_source_recent_idx"),
+            models.Index(fields=["id"], condition=Q(processed=False), name="event_unprocessed_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.type}:{self.event or self.name}"
+
+
+class RejectedMessage(models.Model):
+    """A message refused at ingest (or a part of it refused in processing), with why.
+
+    A ring buffer per source: only the newest ``KEEP`` rows are kept; the source's
+    ``rejected_count`` counts them all.
+    """
+
+    KEEP = 200
+
+    class Stage(models.TextChoices):
+        INGEST = "ingest", "Ingest"
+        PROCESSING = "processing", "Processing"
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="rejections")
+    stage = models.CharField(max_length=10, choices=Stage.choices, default=Stage.INGEST)
+    received_at = models.DateTimeField()
+    type = models.CharField(max_length=20, blank=True)
+    message_id = models.CharField(max_length=200, blank=True)
+    reason = models.CharField(max_length=300)
+    payload = models.TextField(blank=True, help_text="The message, cut to 2,000 characters")
+
+    class Meta:
+        indexes = [models.Index(fields=["source", "-id"], name="rejected_source_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.source_id}: {self.reason}"
+
+
+class ContactEventSummary(models.Model):
+    """Behaviour of one contact, kept up to date by the event processor."""
+
+    contact = models.OneToOneField(
+        "contacts.Contact", primary_key=True, on_delete=models.CASCADE, related_name="event_summary"
+    )
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    event_count = models.PositiveBigIntegerField(default=0)
+    page_views = models.PositiveBigIntegerField(default=0)
+    screen_views = models.PositiveBigIntegerField(default=0)
+    sessions = models.PositiveBigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}: {self.event_count} events"
+
+
+class ContactEventCount(models.Model):
+    """How often, and when last and first, one contact did one named (track) event."""
+
+    contact = models.ForeignKey(
+        "contacts.Contact", on_delete=models.CASCADE, related_name="event_counts"
+    )
+    event = models.CharField(max_length=200)
+    count = models.PositiveBigIntegerField(default=0)
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "event"], name="contact_event_count_unique")
+        ]
+        indexes = [models.Index(fields=["event", "count"], name="event_count_name_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}:{self.event}={self.count}"
+
+
+class ContactTraits(models.Model):
+    """Custom attributes from identify calls that match no contact or custom field."""
+
+    contact = models.OneToOneField(
+        "contacts.Contact", primary_key=True, on_delete=models.CASCADE, related_name="traits"
+    )
+    traits = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}: {len(self.traits)} traits"
+
+
+class IdentityConflict(models.Model):
+    """Evidence that two contacts are one person (an identify or alias joined them).
+
+    Resolved through the hygiene merge service (with its journal) when it is available;
+    until then it waits here for a person, and neither contact is changed.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        MERGED = "merged", "Merged"
+        DISMISSED = "dismissed", "Dismissed"
+
+    survivor = models.ForeignKey(
+        "contacts.Contact", on_delete=models.CASCADE, related_name="+", null=True
+    )
+    merged = models.ForeignKey(
+        "contacts.Contact", on_delete=models.CASCADE, related_name="+", null=True
+    )
+    kind = models.CharField(max_length=16)
+    value = models.CharField(max_length=254)
+    event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.SET_NULL)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["survivor", "merged"],
+                condition=Q(status="pending"),
+                name="identity_conflict_pending_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merged_id} -> {self.survivor_id} ({self.kind})"
