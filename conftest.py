@@ -8,6 +8,7 @@
 - Factories: ``make_user``, ``make_api_key``, ``client_for`` and one user per default role
   (``admin_user_p``, ``manager_user_p``, ``sales_user_p``, ...; the ``_p`` keeps them apart
   from pytest-django's ``admin_user``).
+- ``patron_site``: a migrated throw-away SQLite site for running ``patron`` in a subprocess.
 - Browser tests (marker ``browser``): ``page`` opens Debian's Chromium through Playwright.
 """
 
@@ -15,7 +16,10 @@ from __future__ import annotations
 
 import itertools
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -211,6 +215,51 @@ def client_for(db: None) -> Callable[[User], Client]:
         return client
 
     return make
+
+
+# --- A real site for subprocess tests ---------------------------------------------------
+
+
+class PatronSite:
+    """A migrated SQLite database in its own var/ directory, and ``patron`` to run on it."""
+
+    def __init__(self, var: Path) -> None:
+        self.var = var
+        self.db_path = var / "patron.sqlite3"
+        self.env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("PYTEST_", "DJANGO_ALLOW")) and k != "PORT"
+        }
+        self.env.update(
+            PATRON_VAR_DIR=str(var),
+            DATABASE_URL=f"sqlite:///{self.db_path}",
+            DJANGO_SETTINGS_MODULE="patron.settings",
+            DEBUG="false",
+            PYTHONUNBUFFERED="1",
+        )
+
+    def command(self, *args: str) -> list[str]:
+        """The command line of ``patron ARGS`` (via this interpreter, like the entry point)."""
+        return [sys.executable, "-m", "patron.cli", *args]
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            self.command(*args),
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=check,
+        )
+
+
+@pytest.fixture(scope="session")
+def patron_site(tmp_path_factory: pytest.TempPathFactory) -> PatronSite:
+    """One migrated site per test session (tests share it: use unique names in it)."""
+    site = PatronSite(tmp_path_factory.mktemp("site"))
+    site.run("migrate", "--no-input", "-v", "0")
+    return site
 
 
 # --- Browser (marker ``browser``) -----------------------------------------------------

@@ -13,17 +13,19 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from django.core.management.base import CommandError
 
 from patron.core.management.commands.serve import Command
+
+if TYPE_CHECKING:
+    from conftest import PatronSite
 
 START_TIMEOUT = 30.0
 
@@ -34,44 +36,15 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _patron(*args: str, env: dict[str, str], **kwargs) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "patron.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-        **kwargs,
-    )
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """Environment for a migrated throw-away SQLite site (shared by this module's tests)."""
-    var = tmp_path_factory.mktemp("site")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DJANGO_ALLOW"))}
-    env.update(
-        PATRON_VAR_DIR=str(var),
-        DATABASE_URL=f"sqlite:///{var / 'patron.sqlite3'}",
-        DJANGO_SETTINGS_MODULE="patron.settings",
-        DEBUG="false",
-        PYTHONUNBUFFERED="1",
-    )
-    env.pop("PORT", None)
-    _patron("migrate", "--no-input", "-v", "0", env=env)
-    yield env
-
-
 class Server:
-    def __init__(self, env: dict[str, str], *args: str) -> None:
+    def __init__(self, site: PatronSite, *args: str) -> None:
         self.port = _free_port()
-        self.log = Path(env["PATRON_VAR_DIR"]) / f"serve-{self.port}.log"
+        self.log = site.var / f"serve-{self.port}.log"
         self.url = f"http://127.0.0.1:{self.port}"
         with self.log.open("w") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "patron.cli", "serve", "--port", str(self.port), *args],
-                env=env,
+                site.command("serve", "--port", str(self.port), *args),
+                env=site.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
@@ -126,24 +99,23 @@ def _alive(pid: int) -> bool:
     return not (stat.exists() and stat.read_text().split(") ")[-1].startswith("Z"))
 
 
-def _task_statuses(env: dict[str, str]) -> list[str]:
-    db = env["DATABASE_URL"].removeprefix("sqlite:///")
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT status FROM django_tasks_database_dbtaskresult").fetchall()
-    return [row[0] for row in rows]
+def _task_status(site: PatronSite, task_id: str) -> str:
+    with sqlite3.connect(site.db_path) as conn:
+        (status,) = conn.execute(
+            "SELECT status FROM django_tasks_database_dbtaskresult WHERE id = ?",
+            [task_id.replace("-", "")],
+        ).fetchone()
+    return str(status)
 
 
-def test_serves_app_and_static_files_and_runs_tasks_with_worker(site):
+def test_serves_app_and_static_files_and_runs_tasks_with_worker(patron_site):
+    site = patron_site
     # given a queued task
-    _patron(
-        "shell",
-        "-v",
-        "0",
-        "-c",
-        "from patron.core.tests.sample_tasks import record_ping; record_ping.enqueue('hi')",
-        env=site,
+    enqueue = (
+        "from patron.core.tests.sample_tasks import record_ping as t; print(t.enqueue('hi').id)"
     )
-    assert _task_statuses(site) == ["READY"]
+    task_id = site.run("shell", "-v", "0", "-c", enqueue).stdout.strip()
+    assert _task_status(site, task_id) == "READY"
     # when Patron is served with a worker
     server = Server(site, "--workers", "1", "--threads", "2", "--with-worker")
     try:
@@ -158,9 +130,9 @@ def test_serves_app_and_static_files_and_runs_tasks_with_worker(site):
         worker = server.worker_pid()
         assert "worker" in Path(f"/proc/{worker}/cmdline").read_text()
         deadline = time.monotonic() + START_TIMEOUT
-        while _task_statuses(site) != ["SUCCESSFUL"] and time.monotonic() < deadline:
+        while _task_status(site, task_id) != "SUCCESSFUL" and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert _task_statuses(site) == ["SUCCESSFUL"]
+        assert _task_status(site, task_id) == "SUCCESSFUL"
         # when the server is stopped
         assert server.stop() == 0, server.output()
     finally:
@@ -169,8 +141,8 @@ def test_serves_app_and_static_files_and_runs_tasks_with_worker(site):
     assert not _alive(worker)
 
 
-def test_server_stops_with_error_when_its_worker_dies(site):
-    server = Server(site, "--workers", "1", "--with-worker")
+def test_server_stops_with_error_when_its_worker_dies(patron_site):
+    server = Server(patron_site, "--workers", "1", "--with-worker")
     try:
         server.wait_until_healthy()
         # when the worker dies behind the server's back
