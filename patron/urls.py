@@ -8,5 +8,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("v1/", include("patron.events.urls")),
     path("", include("patron.web.urls")),
 ]

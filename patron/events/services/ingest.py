@@ -1,0 +1,333 @@
+"""Ingest: validate Segment-spec messages and store them durably, once per message id.
+
+Only validation and one batched insert happen here (inside the HTTP request); identity
+resolution, profiles and aggregates run after commit in the processor (``processing``).
+
+Per message (inside a batch, each on its own):
+- ``type`` is one of identify/track/page/screen/group/alias; ``userId`` or ``anonymousId``
+  (text or number) is required; ``track`` needs ``event``; ``group`` needs ``groupId``;
+  ``alias`` needs ``previousId`` and ``userId``.
+- At most 32 KB serialised and 32 levels of nesting.
+- Timestamps (ISO 8601): ``originalTimestamp`` (else ``timestamp``) is the client's clock;
+  with ``sentAt`` (the message's, else the batch's) the client's skew is removed:
+  ``timestamp = receivedAt - (sentAt - originalTimestamp)``, as the Segment spec does.
+  Without ``sentAt`` the client's time is taken as it is. A result more than a day after
+  ``receivedAt`` or before 2000 is refused.
+- A message without ``messageId`` gets one derived from its content, so a retry of it
+  is still stored once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from patron.events.models import Event, RejectedMessage, Source
+
+MAX_MESSAGE_BYTES = 32 * 1024
+MAX_BATCH_BYTES = 500 * 1024
+MAX_DEPTH = 32
+MAX_ID_LENGTH = 200
+FUTURE_TOLERANCE = dt.timedelta(days=1)
+EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+TYPES = frozenset(t.value for t in Event.Type)
+_JSON_OBJECTS = ("properties", "traits", "context", "integrations")
+
+
+class MessageError(ValueError):
+    """One message is invalid; the text is the reason shown to the sender and debugger."""
+
+
+@dataclass
+class IngestResult:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+
+# --- pieces -----------------------------------------------------------------------------
+
+
+def parse_time(value: Any, name: str) -> dt.datetime | None:
+    """An aware datetime from an ISO 8601 string (naive means UTC); None when absent."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > 64:
+        raise MessageError(f"{name} must be an ISO 8601 date-time string.")
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise MessageError(f"{name} is not a valid ISO 8601 date-time.") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError as exc:
+        raise MessageError(f"{name} is out of range.") from exc
+
+
+def _identifier(value: Any, name: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise MessageError(f"{name} must be a string.")
+    text = str(value).strip() if not isinstance(value, float) else repr(value)
+    if len(text) > MAX_ID_LENGTH:
+        raise MessageError(f"{name} is longer than {MAX_ID_LENGTH} characters.")
+    if "\x00" in text:
+        raise MessageError(f"{name} contains a NUL character.")
+    return text
+
+
+def _text(value: Any, name: str, max_length: int = 200) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise MessageError(f"{name} must be a string.")
+    text = value.strip()
+    if len(text) > max_length:
+        raise MessageError(f"{name} is longer than {max_length} characters.")
+    if "\x00" in text:
+        raise MessageError(f"{name} contains a NUL character.")
+    return text
+
+
+def _depth_ok(value: Any, limit: int = MAX_DEPTH) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            if depth >= limit:
+                return False
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            if depth >= limit:
+                return False
+            stack.extend((v, depth + 1) for v in item)
+    return True
+
+
+def _has_nul(value: Any) -> bool:
+    """PostgreSQL's jsonb cannot hold U+0000 in strings."""
+    return "\\u0000" in json.dumps(value)
+
+
+def message_id_for(msg: Mapping[str, Any]) -> str:
+    """A stable id for a message sent without one (retries then still dedupe)."""
+    canonical = json.dumps(msg, sort_keys=True, separators=(",", ":"), default=str)
+    return "ptn-" + hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
+def build_event(
+    raw: Any,
+    *,
+    source: Source,
+    received_at: dt.datetime,
+    batch_context: Mapping[str, Any] | None = None,
+    batch_integrations: Mapping[str, Any] | None = None,
+    batch_sent_at: dt.datetime | None = None,
+    forced_type: str | None = None,
+    check_nul: bool = True,
+) -> Event:
+    """One validated, unsaved Event from one raw message; MessageError says why not."""
+    if not isinstance(raw, dict):
+        raise MessageError("A message must be a JSON object.")
+    if not _depth_ok(raw):
+        raise MessageError(f"The message is nested deeper than {MAX_DEPTH} levels.")
+    try:
+        size = len(json.dumps(raw, separators=(",", ":")).encode("utf-8", "surrogatepass"))
+    except (TypeError, ValueError) as exc:  # pragma: no cover - parsed JSON always dumps
+        raise MessageError("The message cannot be serialised.") from exc
+    if size > MAX_MESSAGE_BYTES:
+        raise MessageError(f"The message is larger than {MAX_MESSAGE_BYTES // 1024} KB.")
+
+    kind = forced_type or raw.get("type")
+    if not isinstance(kind, str) or kind not in TYPES:
+        raise MessageError("type must be one of " + ", ".join(sorted(TYPES)) + ".")
+    user_id = _identifier(raw.get("userId"), "userId")
+    anonymous_id = _identifier(raw.get("anonymousId"), "anonymousId")
+    if not user_id and not anonymous_id:
+        raise MessageError("userId or anonymousId is required.")
+
+    objects: dict[str, dict[str, Any]] = {}
+    for key in _JSON_OBJECTS:
+        value = raw.get(key)
+        if value is None:
+            objects[key] = {}
+        elif isinstance(value, dict):
+            objects[key] = value
+        else:
+            raise MessageError(f"{key} must be an object.")
+    if batch_context:
+        objects["context"] = {**batch_context, **objects["context"]}
+    if batch_integrations:
+        objects["integrations"] = {**batch_integrations, **objects["integrations"]}
+    if check_nul and any(_has_nul(objects[k]) for k in _JSON_OBJECTS if objects[k]):
+        raise MessageError("The message contains a NUL character.")
+
+    event_name = name = group_id = previous_id = ""
+    if kind == Event.Type.TRACK:
+        event_name = _text(raw.get("event"), "event")
+        if not event_name:
+            raise MessageError("track needs an event name.")
+    elif kind in (Event.Type.PAGE, Event.Type.SCREEN):
+        name = _text(raw.get("name"), "name")
+        category = _text(raw.get("category"), "category")
+        if category and "category" not in objects["properties"]:
+            objects["properties"]["category"] = category
+    elif kind == Event.Type.GROUP:
+        group_id = _identifier(raw.get("groupId"), "groupId")
+        if not group_id:
+            raise MessageError("group needs a groupId.")
+    elif kind == Event.Type.ALIAS:
+        previous_id = _identifier(raw.get("previousId"), "previousId")
+        if not previous_id or not user_id:
+            raise MessageError("alias needs previousId and userId.")
+
+    original = parse_time(raw.get("originalTimestamp"), "originalTimestamp") or parse_time(
+        raw.get("timestamp"), "timestamp"
+    )
+    sent_at = parse_time(raw.get("sentAt"), "sentAt") or batch_sent_at
+    if original is not None and sent_at is not None:
+        timestamp = received_at - (sent_at - original)
+    else:
+        timestamp = original or received_at
+    if timestamp > received_at + FUTURE_TOLERANCE:
+        raise MessageError("timestamp is more than a day in the future.")
+    if timestamp < EARLIEST:
+        raise MessageError("timestamp is before the year 2000.")
+
+    message_id = _identifier(raw.get("messageId"), "messageId") or message_id_for(raw)
+    return Event(
+        type=kind,
+        event=event_name,
+        name=name,
+        user_id=user_id,
+        anonymous_id=anonymous_id,
+        group_id=group_id,
+        previous_id=previous_id,
+        timestamp=timestamp,
+        original_timestamp=original,
+        received_at=received_at,
+        sent_at=sent_at,
+        properties=objects["properties"],
+        traits=objects["traits"],
+        context=objects["context"],
+        integrations=objects["integrations"],
+        source=source.name,
+        source_id=source.pk,
+        message_id=message_id,
+    )
+
+
+def _excerpt(raw: Any) -> str:
+    try:
+        text = json.dumps(raw, separators=(",", ":"), default=str)
+    except (TypeError, ValueError, RecursionError):
+        text = repr(raw)
+    return text[:2000]
+
+
+# --- the write service --------------------------------------------------------------------
+
+
+@transaction.atomic
+def events_ingest(
+    *,
+    source: Source,
+    messages: list[Any],
+    received_at: dt.datetime | None = None,
+    batch_context: Mapping[str, Any] | None = None,
+    batch_integrations: Mapping[str, Any] | None = None,
+    batch_sent_at: dt.datetime | None = None,
+    forced_type: str | None = None,
+    check_nul: bool = True,
+) -> IngestResult:
+    """Validate messages one by one and store the valid ones in one batched insert.
+
+    A message id already stored for the source (or repeated in this batch) is skipped, so
+    retries never create a second event. Invalid messages go to the debugger's ring
+    buffer with their reason and are counted on the source. Processing is scheduled for
+    after commit.
+
+    The actor is the source itself (write-key authentication); the events are the
+    record of this write, so no activity entry is added per request (see
+    docs/adr/0004-tracking-ingest.md).
+    """
+    received_at = received_at or timezone.now()
+    result = IngestResult()
+    events: dict[str, Event] = {}
+    rejected: list[RejectedMessage] = []
+    for index, raw in enumerate(messages):
+        try:
+            event = build_event(
+                raw,
+                source=source,
+                received_at=received_at,
+                batch_context=batch_context,
+                batch_integrations=batch_integrations,
+                batch_sent_at=batch_sent_at,
+                forced_type=forced_type,
+                check_nul=check_nul,
+            )
+        except MessageError as exc:
+            reason = str(exc)
+            result.rejected.append({"index": index, "reason": reason})
+            rejected.append(
+                RejectedMessage(
+                    source=source,
+                    received_at=received_at,
+                    type=str(raw.get("type", forced_type or ""))[:20]
+                    if isinstance(raw, dict)
+                    else "",
+                    message_id=str(raw.get("messageId", ""))[:200] if isinstance(raw, dict) else "",
+                    reason=reason[:300],
+                    payload=_excerpt(raw),
+                )
+            )
+            continue
+        if event.message_id in events:
+            result.duplicates += 1
+            continue
+        events[event.message_id] = event
+    if events:
+        existing = set(
+            Event.objects.filter(source_id=source.pk, message_id__in=list(events)).values_list(
+                "message_id", flat=True
+            )
+        )
+        fresh = [e for mid, e in events.items() if mid not in existing]
+        result.duplicates += len(existing)
+        # ignore_conflicts also covers a concurrent request carrying the same ids.
+        Event.objects.bulk_create(fresh, ignore_conflicts=True, batch_size=500)
+        result.accepted = len(fresh)
+    if rejected:
+        rejections_record(source=source, rejected=rejected)
+    if result.accepted:
+        from patron.events.tasks import events_process_schedule
+
+        transaction.on_commit(events_process_schedule)
+    return result
+
+
+def rejections_record(*, source: Source, rejected: list[RejectedMessage]) -> None:
+    """Append to the source's debugger ring buffer (newest ``KEEP``) and count them."""
+    RejectedMessage.objects.bulk_create(rejected)
+    Source.objects.filter(pk=source.pk).update(rejected_count=F("rejected_count") + len(rejected))
+    cutoff = (
+        RejectedMessage.objects.filter(source=source)
+        .order_by("-id")
+        .values_list("id", flat=True)[RejectedMessage.KEEP : RejectedMessage.KEEP + 1]
+    )
+    ids = list(cutoff)
+    if ids:
+        RejectedMessage.objects.filter(source=source, id__lte=ids[0]).delete()
