@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks",
     "django_tasks_db",
+    "ninja",  # serves Swagger UI for /api/v1/docs from our own static files (CSP: 'self')
     "patron.core",
     "patron.accounts",
     "patron.contacts",
@@ -170,6 +171,9 @@ TASKS = {
 PATRON_DEFAULT_REGION = os.environ.get("PATRON_DEFAULT_REGION", "US")
 PATRON_API_PAGE_SIZE = 50
 PATRON_API_MAX_PAGE_SIZE = 500
+# API keys: requests per window (fixed window, counted in the default cache); 429 past it.
+PATRON_API_RATE_LIMIT = int(os.environ.get("PATRON_API_RATE_LIMIT", "600"))
+PATRON_API_RATE_WINDOW = int(os.environ.get("PATRON_API_RATE_WINDOW", "60"))
 
 # --- Logging: structured (one JSON object per line) -----------------------------------
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")

@@ -6,10 +6,13 @@ import base64
 import binascii
 import importlib
 import json
+import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model, QuerySet
@@ -18,8 +21,12 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyCookie, HttpBearer
+from ninja.throttling import BaseThrottle
 
 from patron.core.permissions import PermissionDenied
+
+#: Parts of a pydantic error location that name the request part, not the field.
+_LOC_NOISE = ("body", "payload", "query", "path", "filters")
 
 API_APPS = ["contacts", "commerce", "support", "events", "privacy"]
 
@@ -33,6 +40,8 @@ class BearerKey(HttpBearer):
         user = apikey_authenticate(token)
         if user is not None:
             request.user = user
+            # The key's public prefix names it for rate limiting (see ApiKeyThrottle).
+            request.patron_api_key = token[:12]  # type: ignore[attr-defined]
         return user
 
 
@@ -46,6 +55,39 @@ class SessionUser(APIKeyCookie):
         if user is not None and user.is_authenticated and user.is_active:
             return user
         return None
+
+
+class ApiKeyThrottle(BaseThrottle):
+    """A fixed-window request counter per API key in Django's cache.
+
+    ``settings.PATRON_API_RATE_LIMIT`` requests per ``PATRON_API_RATE_WINDOW`` seconds
+    (default 600 per 60); past it the API answers 429 with ``Retry-After``. Browser
+    sessions are not counted: the limit protects the API from runaway integrations.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def allow_request(self, request: HttpRequest) -> bool:
+        key_id = getattr(request, "patron_api_key", None)
+        if key_id is None:
+            return True
+        limit = int(getattr(settings, "PATRON_API_RATE_LIMIT", 600))
+        window = max(int(getattr(settings, "PATRON_API_RATE_WINDOW", 60)), 1)
+        now = time.time()
+        slot = int(now // window)
+        cache_key = f"patron:api-rate:{key_id}:{window}:{slot}"
+        cache.add(cache_key, 0, timeout=window + 1)
+        try:
+            count = cache.incr(cache_key)
+        except ValueError:  # expired between add and incr: this request opens the window
+            cache.set(cache_key, 1, timeout=window + 1)
+            count = 1
+        self._local.wait = (slot + 1) * window - now
+        return count <= limit
+
+    def wait(self) -> float | None:
+        return float(getattr(self._local, "wait", 1.0))
 
 
 def actor_of(request: HttpRequest) -> Any:
@@ -74,6 +116,7 @@ def build_api() -> NinjaAPI:
         urls_namespace="api",
         docs_url="/docs",
         openapi_url="/openapi.json",
+        throttle=[ApiKeyThrottle()],
     )
 
     def _json(status: int, body: dict[str, Any]) -> HttpResponse:
@@ -99,8 +142,9 @@ def build_api() -> NinjaAPI:
     def _schema_invalid(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
         errors: dict[str, list[str]] = {}
         for err in exc.errors:
-            loc = [str(p) for p in err.get("loc", []) if p not in ("body", "payload", "query")]
-            errors.setdefault(".".join(loc) or "__all__", []).append(str(err.get("msg")))
+            loc = [str(p) for p in err.get("loc", []) if p not in _LOC_NOISE]
+            msg = str(err.get("msg")).removeprefix("Value error, ")
+            errors.setdefault(".".join(loc) or "__all__", []).append(msg)
         return _json(422, {"detail": "Validation failed.", "errors": errors})
 
     @api.exception_handler(AuthenticationError)
@@ -124,6 +168,11 @@ def build_api() -> NinjaAPI:
 
 
 # --- Cursor (keyset) pagination -------------------------------------------------------
+
+
+def is_id(value: Any) -> bool:
+    """A value a primary-key column can hold (cursors are user input)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value < 2**63
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
@@ -160,7 +209,7 @@ def keyset_page(
     qs = qs.order_by(order)
     if cursor:
         values = decode_cursor(cursor)
-        if len(values) != 1 or not isinstance(values[0], int):
+        if len(values) != 1 or not is_id(values[0]):
             raise DjangoValidationError({"cursor": ["Invalid cursor."]})
         qs = qs.filter(id__lt=values[0]) if descending else qs.filter(id__gt=values[0])
     rows = list(qs[: size + 1])
