@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "patron.commerce",
     "patron.support",
     "patron.privacy",
+    "patron.hygiene",
     "patron.web",
 ]
 

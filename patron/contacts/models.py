@@ -113,6 +113,12 @@ class Contact(models.Model):
     )
     # Lower-cased "first last email phone" for fast substring search.
     search_text = models.CharField(max_length=700, blank=True)
+    # Data hygiene (patron.hygiene): matching keys, set by every write path, used only for
+    # duplicate detection; values that could not be normalised, kept as entered:
+    # {"field": {"value": "as entered", "reason": "..."}}.
+    email_match_key = models.CharField(max_length=254, blank=True, db_index=True)
+    name_key = models.CharField(max_length=64, blank=True, db_index=True)
+    invalid_fields = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -129,6 +135,7 @@ class Contact(models.Model):
             models.Index(fields=["owner", "id"], name="contact_owner_idx"),
             models.Index(fields=["created_at", "id"], name="contact_created_idx"),
             models.Index(fields=["updated_at", "id"], name="contact_updated_idx"),
+            models.Index(fields=["postal_code", "birthday"], name="contact_postcode_bday_idx"),
         ]
 
     def __str__(self) -> str:

@@ -11,6 +11,8 @@ class P(StrEnum):
     CONTACT_EDIT = "contact.edit"
     CONTACT_DELETE = "contact.delete"
     CONTACT_VIEW_SENSITIVE = "contact.view_sensitive"
+    CONTACT_MERGE = "contact.merge"
+    QUALITY_VIEW = "quality.view"
     COMPANY_VIEW = "company.view"
     COMPANY_CREATE = "company.create"
     COMPANY_EDIT = "company.edit"
@@ -84,6 +86,7 @@ DEFAULT_ROLES: dict[str, tuple[str, frozenset[str], bool]] = {
                 P.LIST_MANAGE,
                 P.CONSENT_RECORD,
                 P.EXPORT,
+                P.QUALITY_VIEW,
             }
         ),
         False,

@@ -7,7 +7,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from nameparser import HumanName
 
 from patron.accounts.models import User
 from patron.contacts.models import (
@@ -19,9 +18,6 @@ from patron.contacts.models import (
 from patron.contacts.normalize import (
     NormalizationError,
     clean_text,
-    normalize_country,
-    normalize_email,
-    normalize_phone,
     search_text_for,
 )
 from patron.contacts.selectors import (
@@ -30,6 +26,12 @@ from patron.contacts.selectors import (
 )
 from patron.core.permissions import PermissionDenied
 from patron.core.services import workspace_get
+from patron.hygiene.normalize import (
+    Normalized,
+    OnInvalid,
+    contact_input_normalize,
+    contact_keys_refresh,
+)
 
 CONTACT_FIELDS = (
     "full_name",
@@ -169,53 +171,45 @@ def _clean_list(raw: Any, key: str, normalizer: Any) -> list[str]:
     return out
 
 
+HYGIENE_FIELDS = (
+    "full_name",
+    "prefix",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "suffix",
+    "email",
+    "phone",
+    "country",
+    "birthday",
+    "postal_code",
+)
+
+
 def _contact_values(
-    data: Mapping[str, Any], *, existing: Contact | None
-) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    """Normalised contact column values from input (partial when existing is given)."""
+    data: Mapping[str, Any], *, existing: Contact | None, on_invalid: OnInvalid = "error"
+) -> tuple[dict[str, Any], dict[str, list[str]], Normalized]:
+    """Normalised contact column values from input (partial when existing is given).
+
+    Names, contact points, country, birthday and postal code go through the one
+    normaliser (patron.hygiene.normalize); ``on_invalid="flag"`` keeps unnormalisable
+    values in ``invalid_fields`` instead of failing.
+    """
     errors: dict[str, list[str]] = {}
-    plain = [
-        f
-        for f in CONTACT_FIELDS
-        if f not in ("email", "phone", "country", "birthday", "external_id")
-    ]
+    plain = [f for f in CONTACT_FIELDS if f not in (*HYGIENE_FIELDS, "external_id")]
     try:
         values = _text_fields(Contact, data, plain)
     except ValidationError as exc:
         errors.update({k: [str(m) for m in v] for k, v in exc.message_dict.items()})
         values = {}
-    if "email" in data:
-        try:
-            values["email"] = normalize_email(data["email"] or "")
-        except NormalizationError as exc:
-            errors["email"] = [str(exc)]
-    if "country" in data:
-        try:
-            values["country"] = normalize_country(data["country"] or "")
-        except NormalizationError as exc:
-            errors["country"] = [str(exc)]
-    if "phone" in data:
-        region = values.get("country") or (existing.country if existing else "") or None
-        try:
-            values["phone"] = normalize_phone(
-                data["phone"] or "", region or workspace_get().default_region
-            )
-        except NormalizationError as exc:
-            errors["phone"] = [str(exc)]
-    if "birthday" in data:
-        raw = data["birthday"]
-        if raw in (None, ""):
-            values["birthday"] = None
-        elif isinstance(raw, dt.date):
-            values["birthday"] = raw
-        else:
-            try:
-                values["birthday"] = dt.date.fromisoformat(str(raw).strip())
-            except ValueError:
-                errors["birthday"] = ["Enter a valid date (YYYY-MM-DD)."]
-        b = values.get("birthday")
-        if b and (b > dt.date.today() or b.year < 1900):
-            errors["birthday"] = ["Enter a birthday between 1900 and today."]
+    norm = contact_input_normalize(
+        data,
+        existing_country=existing.country if existing else "",
+        default_region=workspace_get().default_region,
+        on_invalid=on_invalid,
+    )
+    values.update({k: v for k, v in norm.values.items() if k not in ("emails", "phones")})
+    errors.update(norm.errors)
     if "external_id" in data:
         raw = data["external_id"]
         ext = clean_text(raw) if raw not in (None, "") else None
@@ -225,19 +219,10 @@ def _contact_values(
     stage = values.get("lifecycle_stage")
     if stage and stage not in {s["key"] for s in lifecycle_stages()}:
         errors["lifecycle_stage"] = [f"Unknown lifecycle stage {stage[:40]!r}."]
-    # Name: parse the full name into parts when parts are not given, and vice versa.
-    if "full_name" in values and not any(
-        k in data for k in ("first_name", "last_name", "middle_name")
-    ):
-        name = HumanName(values["full_name"])
-        values.update(
-            prefix=name.title[:40],
-            first_name=name.first[:120],
-            middle_name=name.middle[:120],
-            last_name=name.last[:120],
-            suffix=name.suffix[:40],
-        )
-    return values, errors
+    invalid = norm.invalid_fields_after(existing.invalid_fields if existing else {})
+    if invalid != (existing.invalid_fields if existing else {}):
+        values["invalid_fields"] = invalid
+    return values, errors, norm
 
 
 def _refresh_search_text(contact: Contact) -> None:
@@ -250,6 +235,7 @@ def _refresh_search_text(contact: Contact) -> None:
         contact.phone,
         contact.external_id or "",
     )
+    contact_keys_refresh(contact)
 
 
 def _set_tags(obj: Contact | Company, names: list[str]) -> tuple[list[str], list[str]]:

@@ -16,11 +16,7 @@ from patron.contacts.models import (
     ContactCompany,
     Tag,
 )
-from patron.contacts.normalize import (
-    clean_text,
-    normalize_email,
-    normalize_phone,
-)
+from patron.contacts.normalize import clean_text
 from patron.contacts.selectors import (
     companies_visible_to,
     require,
@@ -28,7 +24,6 @@ from patron.contacts.selectors import (
 from patron.contacts.services._common import (
     CONTACT_EXTRA_KEYS,
     CONTACT_FIELDS,
-    _clean_list,
     _clean_tag_names,
     _contact_values,
     _full_clean_unique,
@@ -40,7 +35,8 @@ from patron.contacts.services._common import (
     _set_tags,
 )
 from patron.core.permissions import P, PermissionDenied
-from patron.core.services import activity_record, diff, snapshot, workspace_get
+from patron.core.services import activity_record, diff, snapshot
+from patron.hygiene.normalize import OnInvalid
 
 # --- contacts ------------------------------------------------------------------------
 
@@ -49,10 +45,14 @@ TRACKED = (*CONTACT_FIELDS, "owner")
 
 
 @transaction.atomic
-def contact_create(*, actor: User, data: Mapping[str, Any]) -> Contact:
+def contact_create(
+    *, actor: User, data: Mapping[str, Any], on_invalid: OnInvalid = "error"
+) -> Contact:
+    """Create a contact. ``on_invalid="flag"`` (imports, tracking) keeps values that cannot
+    be normalised in ``invalid_fields`` instead of refusing them (see patron.hygiene)."""
     require(actor, P.CONTACT_CREATE)
     _reject_unknown(data, (*CONTACT_FIELDS, *CONTACT_EXTRA_KEYS))
-    values, errors = _contact_values(data, existing=None)
+    values, errors, norm = _contact_values(data, existing=None, on_invalid=on_invalid)
     default_owner = None if actor.is_service else actor
     try:
         owner = _owner_for(actor, data, default_owner)
@@ -66,14 +66,10 @@ def contact_create(*, actor: User, data: Mapping[str, Any]) -> Contact:
         errors.update(exc.message_dict)
     try:
         tags = _clean_tag_names(data.get("tags"))
-        emails = _clean_list(data.get("emails"), "emails", normalize_email)
-        phones = _clean_list(
-            data.get("phones"),
-            "phones",
-            lambda v: normalize_phone(v, values.get("country") or workspace_get().default_region),
-        )
     except ValidationError as exc:
         errors.update(exc.message_dict)
+    emails = norm.values.get("emails") or []
+    phones = norm.values.get("phones") or []
     if not errors and not any(
         values.get(k) for k in ("first_name", "last_name", "full_name", "email", "phone")
     ):
@@ -116,11 +112,17 @@ def contact_create(*, actor: User, data: Mapping[str, Any]) -> Contact:
 
 
 @transaction.atomic
-def contact_update(*, actor: User, contact: Contact | int, data: Mapping[str, Any]) -> Contact:
+def contact_update(
+    *,
+    actor: User,
+    contact: Contact | int,
+    data: Mapping[str, Any],
+    on_invalid: OnInvalid = "error",
+) -> Contact:
     require(actor, P.CONTACT_EDIT)
     _reject_unknown(data, (*CONTACT_FIELDS, *CONTACT_EXTRA_KEYS))
     contact = _lock_contact(actor, contact)
-    values, errors = _contact_values(data, existing=contact)
+    values, errors, norm = _contact_values(data, existing=contact, on_invalid=on_invalid)
     owner = contact.owner
     try:
         owner = _owner_for(actor, data, contact.owner)
@@ -131,17 +133,10 @@ def contact_update(*, actor: User, contact: Contact | int, data: Mapping[str, An
         if "custom" in data:
             custom = custom_values_clean("contact", data.get("custom") or {}, creating=False)
         tags = _clean_tag_names(data["tags"]) if "tags" in data else None
-        emails = (
-            _clean_list(data["emails"], "emails", normalize_email) if "emails" in data else None
-        )
-        region = values.get("country") or contact.country or workspace_get().default_region
-        phones = (
-            _clean_list(data["phones"], "phones", lambda v: normalize_phone(v, region))
-            if "phones" in data
-            else None
-        )
     except ValidationError as exc:
         errors.update(exc.message_dict)
+    emails = norm.values.get("emails")
+    phones = norm.values.get("phones")
     if errors:
         raise ValidationError(errors)
     before = snapshot(contact, TRACKED)
