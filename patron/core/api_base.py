@@ -25,8 +25,8 @@ from ninja.throttling import BaseThrottle
 
 from patron.core.permissions import PermissionDenied
 
-#: Parts of a pydantic error location that name the request part, not the field.
-_LOC_NOISE = ("body", "payload", "query", "path", "filters")
+#: Names of view parameters that hold a whole schema (not part of a field's error key).
+_SCHEMA_PARAMS = ("payload", "filters", "params")
 
 API_APPS = ["contacts", "commerce", "support", "events", "privacy"]
 
@@ -142,7 +142,9 @@ def build_api() -> NinjaAPI:
     def _schema_invalid(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
         errors: dict[str, list[str]] = {}
         for err in exc.errors:
-            loc = [str(p) for p in err.get("loc", []) if p not in _LOC_NOISE]
+            loc = [str(p) for p in err.get("loc", [])][1:]  # drop "body"/"query"/"path"
+            if len(loc) > 1 and loc[0] in _SCHEMA_PARAMS:
+                loc = loc[1:]
             msg = str(err.get("msg")).removeprefix("Value error, ")
             errors.setdefault(".".join(loc) or "__all__", []).append(msg)
         return _json(422, {"detail": "Validation failed.", "errors": errors})
