@@ -311,7 +311,7 @@ def events_ingest(
         Event.objects.bulk_create(fresh, ignore_conflicts=True, batch_size=500)
         result.accepted = len(fresh)
     if rejected:
-        rejections_record(source=source, rejected=rejected)
+        rejections_record(source_id=source.pk, rejected=rejected)
     if result.accepted:
         from patron.events.tasks import events_process_schedule
 
@@ -319,15 +319,15 @@ def events_ingest(
     return result
 
 
-def rejections_record(*, source: Source, rejected: list[RejectedMessage]) -> None:
+def rejections_record(*, source_id: int, rejected: list[RejectedMessage]) -> None:
     """Append to the source's debugger ring buffer (newest ``KEEP``) and count them."""
     RejectedMessage.objects.bulk_create(rejected)
-    Source.objects.filter(pk=source.pk).update(rejected_count=F("rejected_count") + len(rejected))
+    Source.objects.filter(pk=source_id).update(rejected_count=F("rejected_count") + len(rejected))
     cutoff = (
-        RejectedMessage.objects.filter(source=source)
+        RejectedMessage.objects.filter(source_id=source_id)
         .order_by("-id")
         .values_list("id", flat=True)[RejectedMessage.KEEP : RejectedMessage.KEEP + 1]
     )
     ids = list(cutoff)
     if ids:
-        RejectedMessage.objects.filter(source=source, id__lte=ids[0]).delete()
+        RejectedMessage.objects.filter(source_id=source_id, id__lte=ids[0]).delete()

@@ -1,0 +1,467 @@
+"""Identity resolution: which contact an event belongs to, growing the identity graph.
+
+The graph is ``ContactIdentity`` (user ids, anonymous ids, further emails and phones, each
+with first/last seen) plus each contact's primary email and phone. ``Resolver`` holds the
+part of it one processing batch needs, in memory, and writes what it learnt at the end.
+
+Rules, per event in arrival order:
+- candidates: the contact of the ``userId``; for ``identify`` those of the normalised
+  ``traits.email`` / ``traits.phone``; for ``alias`` the contact of ``previousId``; last the
+  contact of the ``anonymousId``.
+- none found: a ``userId``, or an ``identify`` carrying an email, phone or name, creates a
+  contact; otherwise the event stays anonymous until its anonymous id is identified, and
+  is then attached (earlier events too).
+- the first candidate wins; the event's ids are linked to it.
+- another candidate is the same person when an ``alias`` says so, or when it has no user id
+  of its own (an earlier anonymous or CRM-created profile): the two are merged through the
+  hygiene merge service (``contacts_join``). Two contacts with different user ids are never
+  merged automatically: an anonymous id shared between them (a shared device) just links to
+  the newer one, and an email shared between them is recorded as a conflict for a person.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Q
+from django.utils import timezone
+
+from patron.contacts.models import Contact, ContactIdentity
+from patron.contacts.normalize import NormalizationError, normalize_email, normalize_phone
+from patron.core.services import activity_record
+from patron.events.models import Event, IdentityConflict
+
+logger = logging.getLogger(__name__)
+
+USER_ID = ContactIdentity.Kind.USER_ID.value
+ANON_ID = ContactIdentity.Kind.ANONYMOUS_ID.value
+EMAIL = ContactIdentity.Kind.EMAIL.value
+PHONE = ContactIdentity.Kind.PHONE.value
+#: last_seen of an identity is written when it moves on by more than this.
+LAST_SEEN_GRANULARITY = dt.timedelta(minutes=5)
+_NAME_TRAITS = ("name", "firstName", "first_name", "lastName", "last_name")
+
+
+class SystemActor:
+    """The tracking pipeline as the actor of its writes (activity shows its label).
+
+    A trusted, in-process principal: it is never built from request input.
+    """
+
+    pk = None
+    is_authenticated = True
+    is_active = True
+    is_service = True
+    is_superuser = False
+    is_restricted = False
+    role_id = None
+    team_id = None
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+
+    def __str__(self) -> str:
+        return self.label
+
+    def has_perm_code(self, code: str) -> bool:
+        return True
+
+
+def trait_contact_points(traits: Any, region: str) -> list[tuple[str, str]]:
+    """Normalised (kind, value) of the email and phone in identify traits; bad ones skipped."""
+    if not isinstance(traits, dict):
+        return []
+    out: list[tuple[str, str]] = []
+    email = traits.get("email")
+    if isinstance(email, str) and email.strip():
+        try:
+            value = normalize_email(email)
+            if value and len(value) <= 254:
+                out.append((EMAIL, value))
+        except NormalizationError:
+            pass
+    phone = traits.get("phone")
+    if isinstance(phone, (str, int)) and not isinstance(phone, bool) and str(phone).strip():
+        try:
+            value = normalize_phone(str(phone), region)
+            if value:
+                out.append((PHONE, value))
+        except NormalizationError:
+            pass
+    return out
+
+
+def merge_service() -> Any:
+    """The hygiene app's ``contact_merge`` (journal + undo), or None if not installed."""
+    try:
+        from patron.hygiene.services import contact_merge
+    except ImportError:
+        return None
+    return contact_merge
+
+
+def contacts_join(
+    *,
+    actor: Any,
+    survivor_id: int,
+    merged_id: int,
+    kind: str,
+    value: str,
+    event: Event | None,
+    automatic: bool,
+) -> bool:
+    """Two contacts are one person: merge them, or record the evidence for a person.
+
+    Returns True when ``merged_id`` no longer exists as a separate contact.
+
+    The merge itself belongs to the hygiene app (``contact_merge``: survivorship, journal,
+    undo). While that service is not installed, or when the evidence is not strong enough
+    to merge without a person (``automatic=False``), an ``IdentityConflict`` is recorded
+    and neither contact is changed: nothing is ever silently overwritten.
+    """
+    if survivor_id == merged_id:
+        return False
+    merge = merge_service() if automatic else None
+    if merge is not None:
+        survivor = Contact.objects.get(pk=survivor_id)
+        merged = Contact.objects.get(pk=merged_id)
+        merge(actor=None, survivor=survivor, merged=merged)  # None: the system, unscoped
+        IdentityConflict.objects.create(
+            survivor_id=survivor_id,
+            merged_id=None,
+            kind=kind,
+            value=value[:254],
+            event=event if event is not None and event.pk else None,
+            status=IdentityConflict.Status.MERGED,
+        )
+        return True
+    _, created = IdentityConflict.objects.get_or_create(
+        survivor_id=survivor_id,
+        merged_id=merged_id,
+        status=IdentityConflict.Status.PENDING,
+        defaults={
+            "kind": kind,
+            "value": value[:254],
+            "event": event if event is not None and event.pk else None,
+        },
+    )
+    if created:
+        activity_record(
+            actor=actor,
+            verb="contact.identity_conflict",
+            subject_type="contact",
+            subject_id=survivor_id,
+            contact_id=survivor_id,
+            changes={"after": {"other_contact": merged_id, "kind": kind, "value": value[:254]}},
+        )
+    return False
+
+
+@dataclass
+class Resolver:
+    actor: Any
+    source_labels: dict[int | None, str]
+    region: str
+    now: dt.datetime = field(default_factory=timezone.now)
+    # (kind, value) -> contact id, or None when known to be nobody's
+    cache: dict[tuple[str, str], int | None] = field(default_factory=dict)
+    # existing identity rows: (contact, kind, value) -> (row id, last_seen)
+    rows: dict[tuple[int, str, str], tuple[int, dt.datetime]] = field(default_factory=dict)
+    primary: dict[tuple[str, str], int] = field(default_factory=dict)
+    redirects: dict[int, int] = field(default_factory=dict)
+    new_links: dict[tuple[int, str, str], dt.datetime] = field(default_factory=dict)
+    seen: dict[tuple[int, str, str], dt.datetime] = field(default_factory=dict)
+    attach: dict[str, int] = field(default_factory=dict)  # anonymous id -> contact
+    anonymous: dict[str, list[Event]] = field(default_factory=lambda: defaultdict(list))
+    created: set[int] = field(default_factory=set)
+    # contact -> kinds (email/phone) of trait values that belong to someone else
+    foreign: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
+    rebuild: set[int] = field(default_factory=set)
+    _user_ids: dict[int, set[str]] = field(default_factory=dict)
+
+    # --- look-ups ------------------------------------------------------------------------
+
+    def prefetch(self, events: Iterable[Event]) -> None:
+        wanted: dict[str, set[str]] = defaultdict(set)
+        for ev in events:
+            if ev.user_id:
+                wanted[USER_ID].add(ev.user_id)
+            if ev.anonymous_id:
+                wanted[ANON_ID].add(ev.anonymous_id)
+            if ev.previous_id:
+                wanted[USER_ID].add(ev.previous_id)
+                wanted[ANON_ID].add(ev.previous_id)
+            if ev.type == Event.Type.IDENTIFY:
+                for kind, value in trait_contact_points(ev.traits, self.region):
+                    wanted[kind].add(value)
+        if not wanted:
+            return
+        if wanted.get(EMAIL):
+            wanted[EMAIL] |= {v.lower() for v in wanted[EMAIL]}
+        cond = Q()
+        for kind, values in wanted.items():
+            cond |= Q(kind=kind, value__in=list(values))
+        # Oldest contact first for durable ids; for anonymous ids the most recently seen
+        # contact (a shared device belongs to whoever identified on it last).
+        for row in (
+            ContactIdentity.objects.filter(cond)
+            .order_by("contact_id")
+            .values_list("id", "contact_id", "kind", "value", "last_seen")
+        ):
+            pk, contact_id, kind, value, last_seen = row
+            self.rows[(contact_id, kind, value)] = (pk, last_seen)
+            key = self._key(kind, value)
+            current = self.cache.get(key)
+            if current is None:
+                self.cache[key] = contact_id
+            elif kind == ANON_ID:
+                prev = self.rows.get((current, kind, value))
+                if prev is None or last_seen > prev[1]:
+                    self.cache[key] = contact_id
+        for kind, column in ((EMAIL, "email"), (PHONE, "phone")):
+            if wanted.get(kind):
+                for contact_id, value in (
+                    Contact.objects.filter(**{f"{column}__in": list(wanted[kind])})
+                    .order_by("id")
+                    .values_list("id", column)
+                ):
+                    self.primary.setdefault(self._key(kind, value), contact_id)
+                    self.cache.setdefault(self._key(kind, value), contact_id)
+        for kind, values in wanted.items():
+            for value in values:
+                self.cache.setdefault(self._key(kind, value), None)
+
+    @staticmethod
+    def _key(kind: str, value: str) -> tuple[str, str]:
+        # Emails match case-insensitively (normalisation keeps the local part's case).
+        return (kind, value.lower() if kind == EMAIL else value)
+
+    def _follow(self, contact_id: int | None) -> int | None:
+        while contact_id is not None and contact_id in self.redirects:
+            contact_id = self.redirects[contact_id]
+        return contact_id
+
+    def lookup(self, kind: str, value: str) -> int | None:
+        key = self._key(kind, value)
+        if key not in self.cache:  # not prefetched: ask the database
+            row = (
+                ContactIdentity.objects.filter(kind=kind, value__in={value, key[1]})
+                .order_by("contact_id")
+                .values_list("contact_id", flat=True)
+                .first()
+            )
+            self.cache[key] = row
+        return self._follow(self.cache[key])
+
+    def user_ids_of(self, contact_id: int) -> set[str]:
+        if contact_id not in self._user_ids:
+            self._user_ids[contact_id] = set(
+                ContactIdentity.objects.filter(contact_id=contact_id, kind=USER_ID).values_list(
+                    "value", flat=True
+                )
+            )
+        return self._user_ids[contact_id]
+
+    # --- graph changes ---------------------------------------------------------------------
+
+    def link(self, contact_id: int, kind: str, value: str, at: dt.datetime) -> None:
+        """Record that ``value`` belongs to ``contact_id`` (seen at ``at``)."""
+        key = (contact_id, kind, value)
+        if kind in (EMAIL, PHONE) and self.primary.get(self._key(kind, value)) == contact_id:
+            return  # it is the contact's primary email/phone, held on the contact
+        if key in self.rows or key in self.new_links:
+            previous = self.seen.get(key)
+            if previous is None or at > previous:
+                self.seen[key] = at
+            if key in self.new_links and at < self.new_links[key]:
+                self.new_links[key] = at
+            return
+        self.new_links[key] = at
+        self.seen[key] = at
+        if kind == USER_ID:
+            self.user_ids_of(contact_id).add(value)
+        owner = self._follow(self.cache.get(self._key(kind, value)))
+        if owner is None or kind == ANON_ID:
+            self.cache[self._key(kind, value)] = contact_id
+        if kind == ANON_ID and owner != contact_id:
+            self.attach[value] = contact_id
+            for ev in self.anonymous.pop(value, []):
+                ev.contact_id = contact_id
+
+    def create_contact(self, event: Event) -> int:
+        source = self.source_labels.get(event.source_id, "")
+        contact = Contact.objects.create(
+            source=f"tracking:{source}"[:120] if source else "tracking"
+        )
+        activity_record(
+            actor=self.actor,
+            verb="contact.created",
+            subject=contact,
+            contact_id=contact.pk,
+            changes={"after": {"source": contact.source, "via": f"{event.type} event"}},
+        )
+        self.created.add(contact.pk)
+        self._user_ids[contact.pk] = set()
+        return contact.pk
+
+    def _join(
+        self, survivor: int, other: int, kind: str, value: str, event: Event, strong: bool
+    ) -> None:
+        other = self._follow(other)  # type: ignore[assignment]
+        survivor = self._follow(survivor)  # type: ignore[assignment]
+        if other == survivor:
+            return
+        other_uids = self.user_ids_of(other)
+        own_uids = self.user_ids_of(survivor)
+        automatic = strong or not other_uids or not own_uids or bool(other_uids & own_uids)
+        merged = contacts_join(
+            actor=self.actor,
+            survivor_id=survivor,
+            merged_id=other,
+            kind=kind,
+            value=value,
+            event=event,
+            automatic=automatic,
+        )
+        if merged:
+            self.redirects[other] = survivor
+            self._user_ids[survivor] = own_uids | other_uids
+            self.rows = {
+                ((survivor if c == other else c), k, v): r for (c, k, v), r in self.rows.items()
+            }
+            self.rebuild.add(survivor)
+
+    # --- the rule ------------------------------------------------------------------------------
+
+    def resolve(self, event: Event) -> int | None:
+        at = event.timestamp
+        candidates: list[tuple[int, str, str, bool]] = []  # (contact, kind, value, strong)
+
+        def consider(contact_id: int | None, kind: str, value: str, strong: bool) -> None:
+            if contact_id is not None and all(c[0] != contact_id for c in candidates):
+                candidates.append((contact_id, kind, value, strong))
+
+        points: list[tuple[str, str]] = []
+        if event.user_id:
+            consider(self.lookup(USER_ID, event.user_id), USER_ID, event.user_id, True)
+        if event.type == Event.Type.IDENTIFY:
+            points = trait_contact_points(event.traits, self.region)
+            for kind, value in points:
+                consider(self.lookup(kind, value), kind, value, False)
+        alias_kind = ""
+        if event.type == Event.Type.ALIAS and event.previous_id:
+            prev_user = self.lookup(USER_ID, event.previous_id)
+            alias_kind = USER_ID if prev_user is not None else ANON_ID
+            prev = prev_user if prev_user is not None else self.lookup(ANON_ID, event.previous_id)
+            consider(prev, alias_kind, event.previous_id, True)
+        if event.anonymous_id:
+            consider(self.lookup(ANON_ID, event.anonymous_id), ANON_ID, event.anonymous_id, False)
+
+        conflicts: list[tuple[int, str, str, bool]] = []
+        if event.user_id:
+            eligible = []
+            for cand in candidates:
+                other_uids = self.user_ids_of(cand[0])
+                if cand[3] or cand[1] == USER_ID or not other_uids or event.user_id in other_uids:
+                    eligible.append(cand)
+                elif cand[1] != ANON_ID:
+                    # an email/phone of another identified user: a person decides
+                    conflicts.append(cand)
+                # an anonymous id of another identified user: a shared device, no evidence
+            candidates = eligible
+
+        if not candidates:
+            named = event.type == Event.Type.IDENTIFY and (
+                points
+                or (
+                    isinstance(event.traits, dict)
+                    and any(isinstance(event.traits.get(k), str) for k in _NAME_TRAITS)
+                )
+            )
+            if not (event.user_id or named):
+                if event.anonymous_id:
+                    self.anonymous[event.anonymous_id].append(event)
+                return None
+            contact_id = self.create_contact(event)
+        else:
+            contact_id = candidates[0][0]
+            for other, kind, value, strong in candidates[1:]:
+                self._join(contact_id, other, kind, value, event, strong)
+                contact_id = self._follow(contact_id)  # type: ignore[assignment]
+        for other, kind, value, _ in conflicts:
+            contacts_join(
+                actor=self.actor,
+                survivor_id=contact_id,
+                merged_id=other,
+                kind=kind,
+                value=value,
+                event=event,
+                automatic=False,
+            )
+
+        if event.user_id:
+            self.link(contact_id, USER_ID, event.user_id, at)
+        for kind, value in points:
+            owner = self.lookup(kind, value)
+            if owner is None or owner == contact_id:
+                self.link(contact_id, kind, value, at)
+            else:
+                self.foreign[contact_id].add(kind)
+        if alias_kind:
+            self.link(contact_id, alias_kind, event.previous_id, at)
+            if alias_kind == ANON_ID:
+                self.attach.setdefault(event.previous_id, contact_id)
+        if event.anonymous_id:
+            self.link(contact_id, ANON_ID, event.anonymous_id, at)
+        return contact_id
+
+    # --- writing what was learnt -------------------------------------------------------------
+
+    def flush(self, batch_ids: list[int]) -> list[int]:
+        """Write new links and last-seen times; attach earlier anonymous events.
+
+        Returns the ids of earlier (already processed) events that were attached to a
+        contact now, so the caller can apply their commerce effects.
+        """
+        if self.new_links:
+            links = {(self._follow(c), k, v): at for (c, k, v), at in self.new_links.items()}
+            ContactIdentity.objects.bulk_create(
+                [ContactIdentity(contact_id=c, kind=k, value=v) for (c, k, v) in links],
+                ignore_conflicts=True,
+            )
+            # first/last seen from the events, not from the processing time.
+            cond = Q()
+            for c, k, v in links:
+                cond |= Q(contact_id=c, kind=k, value=v)
+            fresh = list(ContactIdentity.objects.filter(cond))
+            for row in fresh:
+                first = links[(row.contact_id, row.kind, row.value)]
+                row.first_seen = min(first, row.first_seen)
+                row.last_seen = max(
+                    self.seen.get((row.contact_id, row.kind, row.value), first), first
+                )
+            ContactIdentity.objects.bulk_update(fresh, ["first_seen", "last_seen"], batch_size=500)
+        stale = []
+        for key, at in self.seen.items():
+            row = self.rows.get(key)
+            if row is not None and at - row[1] > LAST_SEEN_GRANULARITY:
+                stale.append(ContactIdentity(pk=row[0], last_seen=at))
+        if stale:
+            ContactIdentity.objects.bulk_update(stale, ["last_seen"], batch_size=500)
+        attached: list[int] = []
+        for anonymous_id, contact_id in self.attach.items():
+            contact_id = self._follow(contact_id)  # type: ignore[assignment]
+            earlier = Event.objects.filter(
+                anonymous_id=anonymous_id, contact__isnull=True, processed=True
+            ).exclude(pk__in=batch_ids)
+            ids = list(earlier.values_list("pk", flat=True))
+            if ids:
+                Event.objects.filter(pk__in=ids).update(contact_id=contact_id)
+                attached.extend(ids)
+                self.rebuild.add(contact_id)
+        return attached
