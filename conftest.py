@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import subprocess
@@ -128,6 +129,14 @@ def roles(request: pytest.FixtureRequest) -> None:
 # --- Factories ------------------------------------------------------------------------
 
 
+@functools.cache
+def _test_password_hash() -> str:
+    """TEST_PASSWORD hashed once per process: argon2 is slow by design, tests need not be."""
+    from django.contrib.auth.hashers import make_password
+
+    return make_password(TEST_PASSWORD)
+
+
 @pytest.fixture
 def make_user(db: None) -> Callable[..., User]:
     """``make_user(role_key="sales", team=None, username=None, **fields)`` -> User.
@@ -145,14 +154,19 @@ def make_user(db: None) -> Callable[..., User]:
         password: str | None = TEST_PASSWORD,
         **fields: Any,
     ) -> User:
-        return user_create(
+        reuse_hash = password == TEST_PASSWORD
+        user = user_create(
             actor=None,
             username=username or f"{role_key}{next(counter)}",
-            password=password,
+            password=None if reuse_hash else password,
             role_key=role_key,
             team=team,
             **fields,
         )
+        if reuse_hash:
+            user.password = _test_password_hash()
+            user.save(update_fields=["password"])
+        return user
 
     return make
 
