@@ -10,7 +10,9 @@ from typing import Any
 import phonenumbers
 import pycountry
 from django import template
+from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.timesince import timesince
 
 register = template.Library()
 
@@ -60,14 +62,6 @@ def country_name(code: str) -> str:
         return ""
     country = pycountry.countries.get(alpha_2=code.upper())
     return str(getattr(country, "common_name", None) or country.name) if country else code
-
-
-@register.filter
-def country_flag(code: str) -> str:
-    """The regional-indicator flag emoji of an ISO country code."""
-    if not code or len(code) != 2 or not code.isalpha():
-        return ""
-    return "".join(chr(0x1F1E6 + ord(ch) - ord("A")) for ch in code.upper())
 
 
 @register.filter
@@ -160,3 +154,14 @@ def activity_title(verb: str) -> str:
     """ "contact.company_linked" -> "Contact company linked"."""
     noun, _, action = (verb or "").partition(".")
     return f"{noun.replace('_', ' ').capitalize()} {action.replace('_', ' ')}".strip()
+
+
+@register.filter
+def ago(value: dt.datetime | None) -> str:
+    """ "just now", "5 minutes ago", "3 days ago" (the exact time goes in a title)."""
+    if value is None:
+        return ""
+    delta = timezone.now() - value
+    if delta < dt.timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(value).split(',')[0]} ago"

@@ -1,0 +1,233 @@
+"""End to end in a real Chromium: log in, live search, open a profile, see the timeline.
+
+Runs Debian's Chromium (``/usr/bin/chromium``) through Playwright. Without Chromium the
+test is skipped, except in CI (``CI=true``) where a missing browser is a failure.
+Screenshots go to ``$PATRON_SCREENSHOT_DIR`` (default ``/tmp``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from patron.accounts.services import roles_ensure_defaults, user_create
+from patron.commerce.models import Order
+from patron.contacts.services import (
+    company_create,
+    contact_company_link,
+    contact_create,
+    note_create,
+)
+from patron.events.models import Event
+from patron.privacy.models import Consent
+from patron.support.models import SurveyResponse, Ticket
+from patron.web.tests.conftest import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SHOTS = Path(os.environ.get("PATRON_SCREENSHOT_DIR", "/tmp"))
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{CHROMIUM} is missing (CI=true): install Debian's chromium package.")
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium to run browser tests.")
+    # Playwright's sync API runs an event loop in this thread; Django's ORM guard would
+    # otherwise refuse the test's own database calls.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium: Any) -> Iterator[Any]:
+    context = chromium.new_context(viewport={"width": 1360, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    page.on(
+        "console",
+        lambda msg: problems.append(msg.text) if msg.type in ("error", "warning") else None,
+    )
+    page.problems = problems
+    yield page
+    context.close()
+
+
+def _seed() -> Any:
+    roles_ensure_defaults()
+    admin = user_create(
+        actor=None,
+        username="grace",
+        password=PASSWORD,
+        role_key="admin",
+        first_name="Grace",
+        last_name="Owner",
+        email="grace@patron.example",
+    )
+    rep = user_create(
+        actor=None, username="sam", password=PASSWORD, role_key="sales", first_name="Sam"
+    )
+    acme = company_create(actor=admin, data={"name": "Acme Analytics", "domain": "acme.example"})
+    people = [
+        ("Ada", "Lovelace", "ada@acme.example", "+44 20 7946 0018", "GB", "customer", ["vip"]),
+        ("Alan", "Turing", "alan@bletchley.example", "+44 161 496 0000", "GB", "sql", []),
+        ("Grace", "Hopper", "grace@navy.example", "+1 202 555 0143", "US", "evangelist", []),
+        ("Katherine", "Johnson", "kj@nasa.example", "+1 757 555 0199", "US", "lead", ["b2b"]),
+        ("Hedy", "Lamarr", "hedy@films.example", "+43 1 5134567", "AT", "opportunity", []),
+        ("Linus", "Torvalds", "linus@kernel.example", "+358 9 4242424", "FI", "mql", []),
+        ("Margaret", "Hamilton", "margaret@mit.example", "+1 617 555 0123", "US", "customer", []),
+        ("Tim", "Berners-Lee", "tim@w3.example", "+41 22 767 6111", "CH", "subscriber", []),
+        ("Barbara", "Liskov", "liskov@mit.example", "+1 617 555 0456", "US", "churned", []),
+        ("Radia", "Perlman", "radia@net.example", "+1 408 555 0111", "US", "lead", []),
+    ]
+    contacts = {}
+    for first, last, email, phone, country, stage, tags in people:
+        contacts[last] = contact_create(
+            actor=admin,
+            data={
+                "first_name": first,
+                "last_name": last,
+                "email": email,
+                "phone": phone,
+                "country": country,
+                "lifecycle_stage": stage,
+                "tags": tags,
+                "job_title": "Engineer" if last != "Lovelace" else "Head of Analytics",
+                "owner_id": rep.pk if last in ("Turing", "Hopper") else admin.pk,
+                "city": "London" if country == "GB" else "",
+                "language": "en",
+                "time_zone": "Europe/London" if country == "GB" else "",
+            },
+        )
+    ada = contacts["Lovelace"]
+    contact_company_link(actor=admin, contact=ada, company=acme, role="Head of Analytics")
+    now = timezone.now()
+    Event.objects.create(
+        contact=ada,
+        type="page",
+        name="Pricing",
+        properties={"url": "https://acme.example/pricing"},
+        timestamp=now - dt.timedelta(days=6),
+        received_at=now,
+    )
+    Order.objects.create(
+        contact=ada,
+        external_id="A-1001",
+        total=Decimal("249.00"),
+        currency="GBP",
+        placed_at=now - dt.timedelta(days=5),
+    )
+    Ticket.objects.create(
+        contact=ada, subject="Invoice address wrong", opened_at=now - dt.timedelta(days=3)
+    )
+    SurveyResponse.objects.create(
+        contact=ada,
+        kind="nps",
+        score=10,
+        comment="Best analytics engine!",
+        responded_at=now - dt.timedelta(days=2),
+    )
+    Consent.objects.create(
+        contact=ada,
+        purpose="email_marketing",
+        channel="email",
+        status="granted",
+        lawful_basis="consent",
+        source="signup form",
+        recorded_at=now - dt.timedelta(days=7),
+    )
+    note_create(actor=admin, contact=ada, body="Interested in the enterprise plan.\nCall back.")
+    return ada
+
+
+def test_login_search_profile_timeline(live_server: Any, browser_page: Any) -> None:
+    ada = _seed()
+    page = browser_page
+    base = live_server.url
+
+    # log in
+    page.goto(f"{base}/login/")
+    page.screenshot(path=str(SHOTS / "patron-login.png"))
+    page.fill("#id_username", "grace")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/contacts/")
+    expect(page.locator("#contact-rows tr")).to_have_count(10)
+    page.screenshot(path=str(SHOTS / "patron-contacts.png"), full_page=True)
+
+    # "/" focuses the search box; typing part of a name filters live (no page load)
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "q"
+    page.keyboard.type("lovel", delay=40)
+    rows = page.locator("#contact-rows tr")
+    expect(rows).to_have_count(1)
+    expect(page.locator("#contact-rows .person-name")).to_have_text("Ada Lovelace")
+    assert "q=lovel" in page.url  # the search is in the address bar (hx-push-url)
+
+    # part of a phone number works too
+    page.fill("#q", "7946")
+    page.keyboard.press("End")
+    page.keyboard.type(" ")
+    expect(page).to_have_url(re.compile(r"q=7946"))
+    expect(rows).to_have_count(1)
+    expect(page.locator("#contact-rows .person-name")).to_have_text("Ada Lovelace")
+
+    # open the profile: header, details and one merged timeline
+    page.click("#contact-rows a.person")
+    page.wait_for_url(f"{base}/contacts/{ada.pk}/")
+    assert page.locator("h1#contact-name").inner_text() == "Ada Lovelace"
+    timeline = page.locator("#timeline-items")
+    for text in (
+        "Interested in the enterprise plan.",
+        "NPS score 10",
+        "Ticket: Invoice address wrong",
+        "Order A-1001",
+        "Viewed page Pricing",
+        "Contact created",
+    ):
+        assert timeline.get_by_text(text).first.is_visible(), text
+    page.screenshot(path=str(SHOTS / "patron-profile.png"), full_page=True)
+
+    # add a note with htmx: it appears on top of the timeline and the form empties
+    page.fill("#note-body", "Sent the proposal <script>window.pwned=1</script>")
+    page.click("#note-form button[type=submit]")
+    first = page.locator("#timeline-items .tl-item").first
+    expect(first).to_contain_text("Sent the proposal <script>window.pwned=1</script>")
+    assert page.evaluate("window.pwned === undefined")
+    expect(page.locator("#note-body")).to_have_value("")
+
+    # tags: add one with htmx
+    page.fill("#tag-input", "enterprise")
+    page.keyboard.press("Enter")
+    expect(page.locator("#contact-tags .tag", has_text="enterprise")).to_be_visible()
+
+    # no CSP violations or script errors on the way
+    print("PROBLEMS", page.problems)
+    assert page.problems == [], page.problems
