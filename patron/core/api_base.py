@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -148,6 +148,11 @@ def build_api() -> NinjaAPI:
             msg = str(err.get("msg")).removeprefix("Value error, ")
             errors.setdefault(".".join(loc) or "__all__", []).append(msg)
         return _json(422, {"detail": "Validation failed.", "errors": errors})
+
+    @api.exception_handler(RequestDataTooBig)
+    def _too_big(request: HttpRequest, exc: Exception) -> HttpResponse:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return _json(413, {"detail": f"The request body is larger than {limit} bytes."})
 
     @api.exception_handler(AuthenticationError)
     def _unauthenticated(request: HttpRequest, exc: Exception) -> HttpResponse:

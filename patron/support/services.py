@@ -100,7 +100,10 @@ def _ticket_values(data: Mapping[str, Any]) -> dict[str, Any]:
 def _external_id_taken(external_id: str | None, exclude_pk: int | None = None) -> bool:
     if not external_id:
         return False
-    return Ticket.objects.filter(external_id=external_id).exclude(pk=exclude_pk).exists()
+    qs = Ticket.objects.filter(external_id=external_id)
+    if exclude_pk is not None:
+        qs = qs.exclude(pk=exclude_pk)
+    return qs.exists()
 
 
 def _save(ticket: Ticket, **kwargs: Any) -> None:
@@ -234,8 +237,8 @@ def survey_response_create(*, actor: User, data: Mapping[str, Any]) -> SurveyRes
         ticket = tickets_visible_to(actor).filter(pk=ticket_pk, contact=contact).first()
         if ticket is None and "ticket_id" not in errors:
             errors["ticket_id"] = ["No such ticket for this contact."]
-    if errors:
-        raise ValidationError(errors)
+    if errors or kind is None or score is None:
+        raise ValidationError(errors or {"score": ["This field is required."]})
     survey = SurveyResponse.objects.create(
         contact=contact,
         kind=kind,

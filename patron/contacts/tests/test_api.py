@@ -297,6 +297,23 @@ def test_malformed_json_is_400_and_non_object_is_422(api):
     assert response.status_code == 422
 
 
+def test_hostile_bodies_are_refused_cleanly(api):
+    def post(raw: str):
+        return api.client.post("/api/v1/contacts", data=raw, content_type="application/json")
+
+    too_big = post('{"first_name": "' + "x" * 3_000_000 + '"}')
+    assert too_big.status_code == 413
+    assert "larger than" in too_big.json()["detail"]
+    assert post("[" * 100_000 + "]" * 100_000).status_code == 400
+    nested = post('{"first_name": "A", "custom": ' + '{"a":' * 500 + "1" + "}" * 500 + "}")
+    assert nested.status_code == 422
+    assert nested.json()["errors"] == {"custom.a": ["Unknown custom field."]}
+    form = api.client.post("/api/v1/contacts", data="first_name=A",
+                           content_type="application/x-www-form-urlencoded")  # fmt: skip
+    assert form.status_code == 400
+    assert not Contact.objects.exists()
+
+
 # --- Authentication and rate limits ---------------------------------------------------
 
 
