@@ -366,6 +366,26 @@ def test_rate_limit_answers_429_with_retry_after(api_key_client, settings, db):
     assert api_key_client("admin").get("/contacts").status_code == 200
 
 
+def test_browser_session_writes_need_the_csrf_token(make_user):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(make_user("admin", password=None))
+    assert browser.get("/api/v1/contacts").status_code == 200
+    response = browser.post(
+        "/api/v1/contacts", data=json.dumps({"first_name": "A"}), content_type="application/json"
+    )
+    assert response.status_code == 403
+    assert not Contact.objects.exists()
+    # A deactivated user's session no longer reaches the API
+    user = make_user("admin", password=None)
+    session = Client()
+    session.force_login(user)
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    assert session.get("/api/v1/contacts").status_code == 401
+
+
 def test_browser_sessions_are_not_rate_limited(api_for, make_user, settings):
     settings.PATRON_API_RATE_LIMIT = 1
     api = api_for(make_user("admin", password=None))
