@@ -198,7 +198,7 @@ class ContactForm(ServiceForm):
     data_keys = {"owner": "owner_id", "extra_emails": "emails", "extra_phones": "phones"}
     sections = [
         ("Person", ["first_name", "last_name", "job_title", "lifecycle_stage", "owner", "tags"]),
-        ("Contact points", ["email", "extra_emails", "phone", "extra_phones"]),
+        ("Contact points", ["email", "phone", "extra_emails", "extra_phones"]),
         (
             "Address",
             ["address_line1", "address_line2", "city", "region", "postal_code", "country"],

@@ -71,10 +71,14 @@ def browser_page(chromium: Any) -> Iterator[Any]:
     page.set_default_timeout(10_000)
     problems: list[str] = []
     page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-    page.on(
-        "console",
-        lambda msg: problems.append(msg.text) if msg.type in ("error", "warning") else None,
-    )
+
+
+    def on_console(msg: Any) -> None:
+        # A form with errors answers 422 on purpose; anything else is a problem.
+        if msg.type in ("error", "warning") and "status of 422" not in msg.text:
+            problems.append(msg.text)
+
+    page.on("console", on_console)
     page.problems = problems
     yield page
     context.close()
@@ -175,10 +179,7 @@ def test_login_search_profile_timeline(live_server: Any, browser_page: Any) -> N
     # log in
     page.goto(f"{base}/login/")
     page.screenshot(path=str(SHOTS / "patron-login.png"))
-    page.fill("#id_username", "grace")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/contacts/")
+    _log_in(page, base)
     expect(page.locator("#contact-rows tr")).to_have_count(10)
     page.screenshot(path=str(SHOTS / "patron-contacts.png"), full_page=True)
 
@@ -229,5 +230,48 @@ def test_login_search_profile_timeline(live_server: Any, browser_page: Any) -> N
     expect(page.locator("#contact-tags .tag", has_text="enterprise")).to_be_visible()
 
     # no CSP violations or script errors on the way
-    print("PROBLEMS", page.problems)
+    assert page.problems == [], page.problems
+
+
+def _log_in(page: Any, base: str, username: str = "grace") -> None:
+    page.goto(f"{base}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/contacts/")
+
+
+def test_form_errors_company_page_and_small_screens(live_server: Any, browser_page: Any) -> None:
+    ada = _seed()
+    page = browser_page
+    base = live_server.url
+    _log_in(page, base)
+
+    # a service error shows next to its field, and nothing is created
+    page.goto(f"{base}/contacts/new/")
+    page.fill("#id_first_name", "Broken")
+    page.fill("#id_email", "broken@")
+    page.click("form.form-card button[type=submit]")
+    error = page.locator(".field.has-error", has=page.locator("#id_email")).locator(
+        ".field-error"
+    )
+    expect(error).to_contain_text("Enter a valid email address")
+    expect(page.locator("#id_email")).to_have_attribute("aria-invalid", "true")
+    page.screenshot(path=str(SHOTS / "patron-form-errors.png"), full_page=True)
+
+    # the company profile lists its people
+    page.goto(f"{base}/companies/")
+    page.click("text=Acme Analytics")
+    expect(page.locator("h1#company-name")).to_have_text("Acme Analytics")
+    expect(page.locator("#h-people + ul")).to_contain_text("Ada Lovelace")
+    page.screenshot(path=str(SHOTS / "patron-company.png"), full_page=True)
+
+    # phones: the list and the profile stay usable without sideways scrolling
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{base}/contacts/")
+    page.screenshot(path=str(SHOTS / "patron-contacts-mobile.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.goto(f"{base}/contacts/{ada.pk}/")
+    page.screenshot(path=str(SHOTS / "patron-profile-mobile.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     assert page.problems == [], page.problems

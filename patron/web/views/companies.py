@@ -124,6 +124,7 @@ def company_new(request: HttpRequest) -> HttpResponse:
             "title": "New company",
             "submit": "Create company",
             "cancel_url": reverse("web:companies"),
+            "crumbs": [("Companies", reverse("web:companies"))],
         },
         status=422 if form.errors else 200,
     )
@@ -154,6 +155,11 @@ def company_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "title": f"Edit {company.name}",
             "submit": "Save changes",
             "cancel_url": reverse("web:company_detail", args=[company.pk]),
+            "crumbs": [
+                ("Companies", reverse("web:companies")),
+                (company.name, reverse("web:company_detail", args=[company.pk])),
+            ],
+            "crumb_current": "Edit",
         },
         status=422 if form.errors else 200,
     )

@@ -302,7 +302,7 @@ def contact_new(request: HttpRequest) -> HttpResponse:
             "title": "New contact",
             "submit": "Create contact",
             "cancel_url": reverse("web:contacts"),
-            "section": "contacts",
+            "crumbs": [("Contacts", reverse("web:contacts"))],
         },
         status=422 if form.errors else 200,
     )
@@ -333,7 +333,11 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "title": f"Edit {contact.display_name}",
             "submit": "Save changes",
             "cancel_url": reverse("web:contact_detail", args=[contact.pk]),
-            "section": "contacts",
+            "crumbs": [
+                ("Contacts", reverse("web:contacts")),
+                (contact.display_name, reverse("web:contact_detail", args=[contact.pk])),
+            ],
+            "crumb_current": "Edit",
         },
         status=422 if form.errors else 200,
     )
