@@ -1,0 +1,18 @@
+"""Write services of the hygiene app: merges and undo, the duplicate queue, quality."""
+
+from patron.hygiene.services.duplicates import (
+    candidate_upsert,
+    duplicate_candidates_refresh,
+    duplicate_dismiss,
+)
+from patron.hygiene.services.merge import contact_merge, survivorship_plan
+from patron.hygiene.services.undo import contact_merge_undo
+
+__all__ = [
+    "candidate_upsert",
+    "contact_merge",
+    "contact_merge_undo",
+    "duplicate_candidates_refresh",
+    "duplicate_dismiss",
+    "survivorship_plan",
+]
