@@ -111,10 +111,9 @@ def _basic_key(request: HttpRequest) -> str | None:
 
 
 def _authenticate(request: HttpRequest, body: dict[str, Any]) -> Source:
-    key = _basic_key(request)
-    if key is None:
-        raw = body.get("writeKey")
-        key = raw if isinstance(raw, str) else ""
+    """The source of the write key in the body, else of the HTTP Basic user name."""
+    raw = body.get("writeKey")
+    key = raw if isinstance(raw, str) and raw else _basic_key(request)
     source = source_authenticate(key) if key else None
     if source is None:
         raise RequestError(

@@ -174,6 +174,12 @@ def build_event(
     if check_nul and any(_has_nul(objects[k]) for k in _JSON_OBJECTS if objects[k]):
         raise MessageError("The message contains a NUL character.")
 
+    if kind == Event.Type.IDENTIFY and not objects["traits"]:
+        # RudderStack's libraries send identify traits as context.traits only.
+        context_traits = objects["context"].get("traits")
+        if isinstance(context_traits, dict):
+            objects["traits"] = context_traits
+
     event_name = name = group_id = previous_id = ""
     if kind == Event.Type.TRACK:
         event_name = _text(raw.get("event"), "event")

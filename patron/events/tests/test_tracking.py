@@ -312,3 +312,11 @@ def test_debugger_ring_buffer_keeps_the_newest(source_key, post, monkeypatch):
     assert Source.objects.get(pk=source.pk).rejected_count == 9
     newest = RejectedMessage.objects.order_by("-id").first()
     assert newest is not None and '"bad2-2"' in newest.payload
+
+
+def test_identify_traits_sent_as_context_traits_are_used(source_key, post):
+    # as RudderStack's libraries send them
+    _, key = source_key
+    body = {"writeKey": key, "userId": "u", "context": {"traits": {"email": "r@example.com"}}}
+    assert post("/v1/identify", body).status_code == 200
+    assert Event.objects.get().traits == {"email": "r@example.com"}
