@@ -119,7 +119,7 @@ def score_pair(a: Profile, b: Profile) -> Match:
     sw1, _, _ = _name_weight(a.first, b.last, given=False)
     sw2, _, _ = _name_weight(a.last, b.first, given=False)
     if fw + lw < 0 and sw1 > 0 and sw2 > 0:
-        add("name", 6.0, "swapped", min(_jw(a.first, b.last), _jw(a.last, b.first)))
+        add("name", 7.5, "swapped", min(_jw(a.first, b.last), _jw(a.last, b.first)))
     else:
         add("first_name", fw, fv, fs)
         add("last_name", lw, lv, ls)

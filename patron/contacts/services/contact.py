@@ -37,6 +37,7 @@ from patron.contacts.services._common import (
 from patron.core.permissions import P, PermissionDenied
 from patron.core.services import activity_record, diff, snapshot
 from patron.hygiene.normalize import OnInvalid
+from patron.hygiene.tasks import enqueue_duplicate_refresh
 
 # --- contacts ------------------------------------------------------------------------
 
@@ -108,6 +109,7 @@ def contact_create(
         contact_id=contact.pk,
         changes={"after": {k: v for k, v in after.items() if v not in ("", None, [])}},
     )
+    enqueue_duplicate_refresh(contact.pk)
     return contact
 
 
@@ -175,6 +177,7 @@ def contact_update(
             contact_id=contact.pk,
             changes=changes,
         )
+        enqueue_duplicate_refresh(contact.pk)
     return contact
 
 

@@ -6,6 +6,7 @@ from patron.hygiene.services.duplicates import (
     duplicate_dismiss,
 )
 from patron.hygiene.services.merge import contact_merge, survivorship_plan
+from patron.hygiene.services.quality import quality_snapshot_take
 from patron.hygiene.services.undo import contact_merge_undo
 
 __all__ = [
@@ -14,5 +15,6 @@ __all__ = [
     "contact_merge_undo",
     "duplicate_candidates_refresh",
     "duplicate_dismiss",
+    "quality_snapshot_take",
     "survivorship_plan",
 ]
