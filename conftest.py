@@ -108,15 +108,8 @@ def _uses_db(request: pytest.FixtureRequest) -> bool:
     )
 
 
-@pytest.fixture(autouse=True)
-def roles(request: pytest.FixtureRequest) -> None:
-    """Default roles and the workspace row, for every test that uses the database.
-
-    The data migrations create them, but a transactional test's flush removes them.
-    """
-    if not _uses_db(request):
-        return
-    request.getfixturevalue("db")  # the mode (transactional or not) follows the test's own
+def ensure_defaults() -> None:
+    """The default roles and the workspace row, as the data migrations create them."""
     from patron.accounts.services import roles_ensure_defaults
     from patron.contacts.models import DEFAULT_LIFECYCLE_STAGES
     from patron.core.models import Workspace
@@ -124,6 +117,18 @@ def roles(request: pytest.FixtureRequest) -> None:
     roles_ensure_defaults()
     # As migration core.0002 does (workspace_get() would create it without stages).
     Workspace.objects.get_or_create(pk=1, defaults={"lifecycle_stages": DEFAULT_LIFECYCLE_STAGES})
+
+
+@pytest.fixture(autouse=True)
+def roles(request: pytest.FixtureRequest) -> None:
+    """``ensure_defaults()`` before every test that uses the database.
+
+    The data migrations create them, but a transactional test's flush removes them.
+    """
+    if not _uses_db(request):
+        return
+    request.getfixturevalue("db")  # the mode (transactional or not) follows the test's own
+    ensure_defaults()
 
 
 # --- Factories ------------------------------------------------------------------------

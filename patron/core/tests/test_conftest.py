@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import authenticate
 
-from conftest import PG_UNREACHABLE_EXIT, TEST_PASSWORD
+from conftest import PG_UNREACHABLE_EXIT, TEST_PASSWORD, ensure_defaults
 from patron.accounts.models import Role
 from patron.accounts.services import apikey_authenticate
 from patron.core.models import Workspace
@@ -54,6 +54,19 @@ def test_roles_and_workspace_exist_even_after_a_flush(run):
     assert set(Role.objects.values_list("key", flat=True)) == set(DEFAULT_ROLES)
     workspace = Workspace.objects.get(pk=1)
     assert workspace.lifecycle_stages  # as the data migration creates it
+
+
+def test_ensure_defaults_restores_what_a_flush_removes(db):
+    # given the tables as a transactional test's flush leaves them
+    Role.objects.all().delete()
+    Workspace.objects.all().delete()
+    # when the defaults are ensured
+    ensure_defaults()
+    # then the roles and the workspace are back, with their migration-made content
+    assert set(Role.objects.values_list("key", flat=True)) == set(DEFAULT_ROLES)
+    admin = Role.objects.get(key="admin")
+    assert set(admin.permissions) == set(DEFAULT_ROLES["admin"][1])
+    assert Workspace.objects.get(pk=1).lifecycle_stages
 
 
 def test_make_user_gives_distinct_users_with_role_and_known_password(make_user):
