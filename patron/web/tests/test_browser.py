@@ -72,7 +72,6 @@ def browser_page(chromium: Any) -> Iterator[Any]:
     problems: list[str] = []
     page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
 
-
     def on_console(msg: Any) -> None:
         # A form with errors answers 422 on purpose; anything else is a problem.
         if msg.type in ("error", "warning") and "status of 422" not in msg.text:
@@ -252,9 +251,7 @@ def test_form_errors_company_page_and_small_screens(live_server: Any, browser_pa
     page.fill("#id_first_name", "Broken")
     page.fill("#id_email", "broken@")
     page.click("form.form-card button[type=submit]")
-    error = page.locator(".field.has-error", has=page.locator("#id_email")).locator(
-        ".field-error"
-    )
+    error = page.locator(".field.has-error", has=page.locator("#id_email")).locator(".field-error")
     expect(error).to_contain_text("Enter a valid email address")
     expect(page.locator("#id_email")).to_have_attribute("aria-invalid", "true")
     page.screenshot(path=str(SHOTS / "patron-form-errors.png"), full_page=True)
