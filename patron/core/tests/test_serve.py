@@ -122,6 +122,9 @@ def test_serves_app_and_static_files_and_runs_tasks_with_worker(patron_site):
         health = server.wait_until_healthy()
         # then gunicorn answers with the database up
         assert health["database"] == {"status": "ok", "vendor": "sqlite"}
+        # and logs each request as one JSON line, like the rest of Patron
+        access = [json.loads(line) for line in server.output().splitlines() if "/healthz" in line]
+        assert access and access[0]["logger"] == "gunicorn.access"
         # and serves static files itself (WhiteNoise from the finders, no collectstatic)
         status, body, content_type = server.get("/static/admin/css/base.css")
         assert (status, content_type.split(";")[0]) == (200, "text/css")

@@ -11,6 +11,7 @@ supervisor notices instead of tasks silently piling up.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import signal
@@ -20,7 +21,7 @@ import threading
 from argparse import ArgumentParser, ArgumentTypeError
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -55,6 +56,16 @@ def _default_port() -> int:
         return _port(raw)
     except ArgumentTypeError as exc:
         raise CommandError(f"PORT={raw!r}: {exc}") from exc
+
+
+def _logging_config() -> dict[str, Any]:
+    """Django's logging (JSON lines) with gunicorn's own loggers routed through it too."""
+    config = cast(dict[str, Any], copy.deepcopy(settings.LOGGING))
+    handlers = list(config["root"]["handlers"])
+    loggers = config.setdefault("loggers", {})
+    for name in ("gunicorn.error", "gunicorn.access"):
+        loggers[name] = {"level": "INFO", "handlers": handlers, "propagate": False}
+    return config
 
 
 class PatronApplication(BaseApplication):
@@ -182,6 +193,7 @@ class Command(BaseCommand):
             "proc_name": "patron",
             "accesslog": None if options["no_access_log"] else "-",
             "errorlog": "-",
+            "logconfig_dict": _logging_config(),
             # The control socket defaults to one path per user: two servers would collide.
             "control_socket_disable": True,
         }
