@@ -93,10 +93,15 @@ def blocking_filter(contact: Contact, extra_emails: list[str], extra_phones: lis
     if phones:
         cond |= Q(phone__in=sorted(phones))
     if emails or phones:
+        # Resolved first: an IN (subquery) inside the OR would defeat the bitmap-OR plan.
         ident = Q(kind="email", value__in=sorted(emails)) if emails else Q(pk__in=[])
         if phones:
             ident |= Q(kind="phone", value__in=sorted(phones))
-        cond |= Q(pk__in=ContactIdentity.objects.filter(ident).values("contact_id")[:BLOCK_LIMIT])
+        owners = list(
+            ContactIdentity.objects.filter(ident).values_list("contact_id", flat=True)[:BLOCK_LIMIT]
+        )
+        if owners:
+            cond |= Q(pk__in=owners)
         if emails:
             cond |= Q(email__in=sorted(emails))
     nkeys = {contact.name_key, name_key(contact.last_name, contact.first_name)} - {""}
