@@ -73,9 +73,19 @@ class Server:
             time.sleep(0.1)
         pytest.fail(f"serve did not answer /healthz in {START_TIMEOUT}s:\n{self.output()}")
 
+    def wait_for_line(self, text: str, timeout: float = 10.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.output().splitlines():
+                if text in line:
+                    return line
+            time.sleep(0.05)
+        pytest.fail(f"no line with {text!r} in the output:\n{self.output()}")
+
     def worker_pid(self) -> int:
-        match = re.search(r"Task worker started \(pid (\d+)\)", self.output())
-        assert match, self.output()
+        line = self.wait_for_line("Task worker started")
+        match = re.search(r"\(pid (\d+)\)", line)
+        assert match, line
         return int(match.group(1))
 
     def stop(self, timeout: float = 20.0) -> int:
@@ -123,8 +133,8 @@ def test_serves_app_and_static_files_and_runs_tasks_with_worker(patron_site):
         # then gunicorn answers with the database up
         assert health["database"] == {"status": "ok", "vendor": "sqlite"}
         # and logs each request as one JSON line, like the rest of Patron
-        access = [json.loads(line) for line in server.output().splitlines() if "/healthz" in line]
-        assert access and access[0]["logger"] == "gunicorn.access"
+        line = server.wait_for_line("/healthz")  # written just after the response
+        assert json.loads(line)["logger"] == "gunicorn.access"
         # and serves static files itself (WhiteNoise from the finders, no collectstatic)
         status, body, content_type = server.get("/static/admin/css/base.css")
         assert (status, content_type.split(";")[0]) == (200, "text/css")
