@@ -223,9 +223,7 @@ def survey_response_create(*, actor: User, data: Mapping[str, Any]) -> SurveyRes
     errors: dict[str, list[str]] = {}
     kind = collect(errors, clean_choice, data.get("kind"), "kind", SurveyResponse.Kind.values)
     score = collect(errors, _clean_score, kind, data.get("score")) if kind else None
-    comment = collect(
-        errors, clean_body, data.get("comment"), "comment", max_length=COMMENT_MAX
-    )
+    comment = collect(errors, clean_body, data.get("comment"), "comment", max_length=COMMENT_MAX)
     responded_at = (
         collect(errors, clean_datetime, data["responded_at"], "responded_at")
         if data.get("responded_at") is not None
