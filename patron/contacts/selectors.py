@@ -87,10 +87,16 @@ def related_visible_to(actor: User, model: Any, permission: str) -> QuerySet[Any
 def notes_visible_to(actor: User) -> QuerySet[Note]:
     require(actor, P.CONTACT_VIEW)
     qs = Note.objects.select_related("author")
+    if not actor.has_perm_code(P.COMPANY_VIEW):
+        qs = qs.filter(company__isnull=True)
     if actor.is_restricted:
         qs = qs.filter(
             Q(contact__in=contacts_visible_to(actor).values("pk"))
-            | Q(company__in=companies_visible_to(actor).values("pk"))
+            | (
+                Q(company__in=companies_visible_to(actor).values("pk"))
+                if actor.has_perm_code(P.COMPANY_VIEW)
+                else Q(pk__in=[])
+            )
         )
     return qs
 

@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from patron.accounts.models import User
-from patron.contacts.models import Contact
-from patron.contacts.selectors import contact_get
+from patron.contacts.models import Contact, CustomField
+from patron.contacts.selectors import MASK, SENSITIVE_CONTACT_FIELDS, can_see_sensitive, contact_get
 from patron.core.models import Activity
 from patron.core.permissions import P
 
@@ -42,7 +42,11 @@ def contact_timeline(
             qs = qs.filter(**{f"{time_field}__lt": before})
         return qs.order_by(f"-{time_field}", "-id")[:limit]
 
-    acts = window(Activity.objects.filter(contact_id=contact.pk), "created_at")
+    acts_qs = Activity.objects.filter(contact_id=contact.pk)
+    for noun, code in ACTIVITY_NOUN_PERMISSIONS.items():
+        if not actor.has_perm_code(code):
+            acts_qs = acts_qs.exclude(verb__startswith=f"{noun}.")
+    mask = _masker(actor)
     streams.append(
         [
             TimelineItem(
@@ -50,9 +54,9 @@ def contact_timeline(
                 "activity",
                 _activity_title(a),
                 a.actor_label,
-                {"verb": a.verb, "changes": a.changes},
+                {"verb": a.verb, "changes": mask(a.changes)},
             )
-            for a in acts
+            for a in window(acts_qs, "created_at")
         ]
     )
     notes = window(contact.notes.select_related("author"), "created_at")
@@ -126,6 +130,43 @@ def contact_timeline(
         if len(out) >= limit:
             break
     return out
+
+
+# Activity about these kinds of records is shown only to roles that may see the records.
+ACTIVITY_NOUN_PERMISSIONS: dict[str, str] = {
+    "order": P.ORDER_VIEW,
+    "product": P.ORDER_VIEW,
+    "ticket": P.TICKET_VIEW,
+    "survey": P.TICKET_VIEW,
+    "event": P.EVENT_VIEW,
+    "consent": P.CONSENT_VIEW,
+}
+
+
+def _masker(actor: User) -> Any:
+    """A function masking sensitive values in activity before/after, for this actor."""
+    if can_see_sensitive(actor):
+        return lambda changes: changes
+    hidden_custom = set(
+        CustomField.objects.filter(entity="contact", sensitive=True).values_list("key", flat=True)
+    )
+    hidden = {*SENSITIVE_CONTACT_FIELDS, "phones"}
+
+    def mask_side(side: Any) -> Any:
+        if not isinstance(side, dict):
+            return side
+        out = {k: (MASK if k in hidden and v not in (None, "", []) else v) for k, v in side.items()}
+        custom = out.get("custom")
+        if isinstance(custom, dict):
+            out["custom"] = {k: (MASK if k in hidden_custom else v) for k, v in custom.items()}
+        return out
+
+    def mask(changes: Any) -> Any:
+        if not isinstance(changes, dict):
+            return changes
+        return {k: mask_side(v) if k in ("before", "after") else v for k, v in changes.items()}
+
+    return mask
 
 
 def _event_title(e: Any) -> str:

@@ -54,16 +54,21 @@ def note_create(
     if contact is not None:
         target = _lock_contact(actor, contact)
         note = Note.objects.create(contact=target, body=text, author=actor)
-        ids = {"contact_id": target.pk}
+        contact_id, company_id = target.pk, None
     else:
         cpk = company.pk if isinstance(company, Company) else int(company)  # type: ignore[union-attr, arg-type]
         comp = companies_visible_to(actor).filter(pk=cpk).first()
         if comp is None:
             raise PermissionDenied("You cannot add notes to this company.")
         note = Note.objects.create(company=comp, body=text, author=actor)
-        ids = {"company_id": comp.pk}
+        contact_id, company_id = None, comp.pk
     activity_record(
-        actor=actor, verb="note.added", subject=note, changes={"after": {"body": text[:500]}}, **ids
+        actor=actor,
+        verb="note.added",
+        subject=note,
+        contact_id=contact_id,
+        company_id=company_id,
+        changes={"after": {"body": text[:500]}},
     )
     return note
 

@@ -123,3 +123,39 @@ def test_timeline_merges_sources_newest_first(admin):
     # a role without order/ticket/event permissions sees none of those
     ro = _user("ro", "readonly")
     assert {i.kind for i in contact_timeline(ro, c.pk)} <= {"activity", "note"}
+
+
+def test_timeline_hides_activity_and_masks_values_by_permission(admin):
+    from decimal import Decimal
+
+    from patron.commerce.services import order_create
+    from patron.contacts.services import contact_update
+
+    c = contact_create(actor=admin, data={"first_name": "Mia", "phone": "+14155550199"})
+    contact_update(actor=admin, contact=c, data={"birthday": "1990-02-03"})
+    order_create(
+        actor=admin,
+        data={
+            "contact_id": c.pk,
+            "currency": "EUR",
+            "lines": [{"name": "Mug", "unit_price": Decimal("9.50")}],
+        },
+    )
+    # the admin sees the order activity and the real values
+    items = contact_timeline(admin, c.pk)
+    verbs = [i.meta.get("verb") for i in items if i.kind == "activity"]
+    assert "order.created" in verbs
+    # a marketer (no sensitive-field permission) sees the values masked
+    marketer = _user("mk", "marketing")
+    after = [
+        i.meta["changes"]["after"]
+        for i in contact_timeline(marketer, c.pk)
+        if i.meta.get("verb") in ("contact.created", "contact.updated")
+    ]
+    assert all(a.get("phone", "•••") == "•••" for a in after)
+    assert any(a.get("birthday") == "•••" for a in after)
+    # a read-only user may not see orders: nor their activity
+    ro = _user("ro2", "readonly")
+    ro_verbs = [i.meta.get("verb") for i in contact_timeline(ro, c.pk) if i.kind == "activity"]
+    assert "order.created" not in ro_verbs
+    assert "contact.created" in ro_verbs
