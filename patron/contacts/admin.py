@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
@@ -72,6 +73,8 @@ class ContactForm(ServiceForm):
 
 
 class CompanyForm(ServiceForm):
+    website = forms.URLField(max_length=300, required=False, assume_scheme="https")
+
     class Meta:
         model = Company
         fields = (*COMPANY_FIELDS, "owner", "tags")

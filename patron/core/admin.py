@@ -22,8 +22,8 @@ class WorkspaceForm(forms.ModelForm):
         model = Workspace
         fields = ("name", "restricted_visibility", "default_region", "lifecycle_stages")
 
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+    def clean(self) -> Any:
+        cleaned: Any = super().clean()
         if not self.errors and self.instance.pk is not None:
             changed = {f: cleaned[f] for f in self.changed_data if f in cleaned}
             if changed:

@@ -112,8 +112,8 @@ class ServiceForm(forms.ModelForm):
     def service_data(self) -> dict[str, Any]:
         raise NotImplementedError
 
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+    def clean(self) -> Any:
+        cleaned: Any = super().clean()
         if self.errors:
             return cleaned
         try:
@@ -190,6 +190,12 @@ class ServiceFormAdmin(admin.ModelAdmin):
             obj.pk = saved.pk
             for field in obj._meta.concrete_fields:
                 setattr(obj, field.attname, getattr(saved, field.attname))
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        # The delete service checks the permission and logs the deletion; rows removed
+        # with the record (its events, consents...) need no admin permission of their own.
+        deleted, counts, _perms_needed, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, set(), protected
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         # Many-to-many values went to the service; only inlines are saved here.

@@ -59,7 +59,7 @@ class TicketAdmin(ServiceFormAdmin, LargeTableAdmin):
         # A ticket stays with its contact; resolved_at follows the status.
         return ("contact", "resolved_at") if obj is not None else ("resolved_at",)
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return [*FORM_FIELDS, "resolved_at"]
 
     def create(self, request: HttpRequest, data: Mapping[str, Any]) -> Ticket:

@@ -88,7 +88,7 @@ class FastInsert:
             f for f in opts.concrete_fields if f not in given and not _is_auto_pk(f)
         ]
         qn = connection.ops.quote_name
-        columns = ", ".join(qn(f.column) for f in self.fields)  # type: ignore[union-attr]
+        columns = ", ".join(qn(str(f.column)) for f in self.fields)  # type: ignore[union-attr]
         marks = ", ".join(["%s"] * len(self.fields))
         # Identifiers come from the model's metadata (quoted), values are parameters.
         self.sql = f"INSERT INTO {qn(opts.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608

@@ -168,7 +168,8 @@ def _backdating(model_classes: tuple[type[models.Model], ...]) -> Iterator[None]
         yield
     finally:
         for f, auto_now, auto_now_add in saved:
-            f.auto_now, f.auto_now_add = auto_now, auto_now_add
+            setattr(f, "auto_now", auto_now)  # noqa: B010
+            setattr(f, "auto_now_add", auto_now_add)  # noqa: B010
 
 
 @contextmanager
@@ -259,7 +260,7 @@ class _Generator:
         if objs:
             model = type(objs[0])
             if model in NEED_IDS:
-                model.objects.bulk_create(objs, batch_size=BATCH)
+                model._default_manager.bulk_create(objs, batch_size=BATCH)
             else:
                 fast = self._fast.get(model)
                 if fast is None:
@@ -527,8 +528,8 @@ class _Generator:
                 s.ticket_id = ticket.pk
                 surveys.append(s)
         self._insert(surveys)
-        for model in (Consent, Note, ContactListMember):
-            self._insert(by.get(model, []))
+        for later in (Consent, Note, ContactListMember):
+            self._insert(by.get(later, []))
         if self._event_insert is None:
             self._event_insert = FastInsert(Event, EVENT_FIELDS)
         self.counts[Event._meta.label] += self._event_insert.insert(rows.events)
@@ -710,7 +711,7 @@ class _Generator:
             tags.append("webinar-2025")
         if p.company is not None and p.company.industry == "Hospitality":
             tags.append("wholesale")
-        if any(ln.category == "Gifts" for o in orders for ln in o.demo_lines):
+        if any(ln.category == "Gifts" for o in orders for ln in o.demo_lines):  # type: ignore[attr-defined]
             tags.append("gift-buyer")
         if c.lifecycle_stage == "churned" and r.random() < 0.5:
             tags.append("churn-risk")

@@ -219,7 +219,7 @@ class HistoryBuilder:
             elif status == Order.Status.PARTIALLY_REFUNDED:
                 refunded = min(total, r.choice(lines).total)
             order = Order(
-                contact_id=p.contact_id,
+                contact_id=p.pk,
                 external_id=f"BB-{self.order_seq}",
                 status=status,
                 currency=cur,
@@ -237,7 +237,7 @@ class HistoryBuilder:
             order.demo_lines = lines  # type: ignore[attr-defined]
             order.demo_coupon = "WELCOME10" if discount else ""  # type: ignore[attr-defined]
             for ln in lines:
-                ln.contact_id = p.contact_id
+                ln.contact_id = p.pk
             rows.add(order)
             out.append(order)
         return out
@@ -561,7 +561,7 @@ class HistoryBuilder:
             self.ticket_seq += 1
             assignee = weighted(r, ((self.users.support, 80), (self.users.manager, 10), (None, 10)))
             ticket = Ticket(
-                contact_id=p.contact_id,
+                contact_id=p.pk,
                 subject=subject.format(order=ref)[:300],
                 description=body.format(order=ref),
                 channel=weighted(
@@ -591,7 +591,7 @@ class HistoryBuilder:
                     score = weighted(r, weights)
                     mood = "bad" if score <= 2 else "mid" if score == 3 else "good"
                     survey = SurveyResponse(
-                        contact_id=p.contact_id,
+                        contact_id=p.pk,
                         kind=SurveyResponse.Kind.CSAT,
                         score=score,
                         comment=r.choice(cat.CSAT_COMMENTS[mood]) if r.random() < 0.4 else "",
@@ -614,7 +614,7 @@ class HistoryBuilder:
             mood = "detractor" if score <= 6 else "passive" if score <= 8 else "promoter"
             rows.add(
                 SurveyResponse(
-                    contact_id=p.contact_id,
+                    contact_id=p.pk,
                     kind=SurveyResponse.Kind.NPS,
                     score=score,
                     comment=r.choice(cat.NPS_COMMENTS[mood]) if r.random() < 0.45 else "",
@@ -639,7 +639,7 @@ class HistoryBuilder:
     ) -> None:
         rows.add(
             Consent(
-                contact_id=p.contact_id,
+                contact_id=p.pk,
                 purpose=purpose,
                 channel=channel,
                 status=status,
@@ -784,6 +784,4 @@ class HistoryBuilder:
                 event=r.choice(cat.TRADE_SHOWS),
                 tz=p.time_zone or "local time",
             )
-            rows.add(
-                Note(contact_id=p.contact_id, body=body, author=owner, created_at=at, updated_at=at)
-            )
+            rows.add(Note(contact_id=p.pk, body=body, author=owner, created_at=at, updated_at=at))

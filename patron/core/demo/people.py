@@ -20,7 +20,12 @@ from typing import Any
 import phonenumbers
 from faker import Faker
 
-from patron.contacts.normalize import clean_text, normalize_email, normalize_phone
+from patron.contacts.normalize import (
+    clean_text,
+    email_match_key,
+    normalize_email,
+    normalize_phone,
+)
 from patron.core.demo import catalog as cat
 from patron.core.demo.catalog import City, Country
 
@@ -32,12 +37,15 @@ def weighted(rng: random.Random, pairs: Any) -> Any:
     return rng.choices(values, weights)[0]
 
 
-_GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+_GERMAN_MAP: dict[str, str | int | None] = {"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"}
+_GERMAN_CAPS: dict[str, str | int | None] = {"Ä": "Ae", "Ö": "Oe", "Ü": "Ue"}
+_GERMAN = str.maketrans(_GERMAN_MAP)
+_GERMAN_UPPER = str.maketrans(_GERMAN_CAPS)
 
 
 def ascii_fold(text: str, *, german: bool = False) -> str:
     if german:
-        text = text.translate(_GERMAN).translate(str.maketrans({"Ä": "Ae", "Ö": "Oe", "Ü": "Ue"}))
+        text = text.translate(_GERMAN).translate(_GERMAN_UPPER)
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return stripped.encode("ascii", "ignore").decode()
@@ -48,7 +56,11 @@ def _email_word(text: str, *, german: bool) -> str:
 
 
 def email_key(email: str) -> str:
-    """How alike two addresses are for de-duplication: case, dots and +tags ignored."""
+    """Uniqueness key of generated addresses: case, dots and +tags ignored everywhere.
+
+    Stricter than the hygiene match key on purpose: two *different* generated people
+    never get addresses that differ only in dots or tags (no accidental duplicates).
+    """
     local, _, domain = email.lower().rpartition("@")
     local = local.split("+", 1)[0].replace(".", "")
     domain = "gmail.example" if domain == "googlemail.example" else domain
@@ -98,10 +110,16 @@ class Person:
     company_role: str = ""
     personal_email: str = ""
     source: str = ""
-    created_at: dt.datetime | None = None
+    created_at: dt.datetime = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     original: Person | None = None  # set on planted duplicates
     variations: list[str] = field(default_factory=list)
     contact_id: int | None = None
+
+    @property
+    def pk(self) -> int:
+        """The saved contact's id (only once the contact row exists)."""
+        assert self.contact_id is not None
+        return self.contact_id
 
     @property
     def full_name(self) -> str:
@@ -216,7 +234,12 @@ class PeopleFactory:
                 continue
             if e164 in self.phones:
                 continue
-            if phonenumbers.is_valid_number(phonenumbers.parse(e164)):
+            number = phonenumbers.parse(e164)
+            # Valid, and of this country (not e.g. a Guernsey or Jersey range of +44).
+            if (
+                phonenumbers.is_valid_number(number)
+                and phonenumbers.region_code_for_number(number) == country.code
+            ):
                 self.phones.add(e164)
                 return e164
         raise RuntimeError("Could not generate a phone number.")  # pragma: no cover
@@ -560,7 +583,10 @@ class PeopleFactory:
         name = self._name_variant(d, o)
         email = self._email_variant(d, o)
         phone = self._phone_variant(d, o)
-        linked = email in ("case", "plus", "dots", "googlemail", "same") or phone == "format"
+        # Tied by a contact point as the dedupe sees it (the hygiene match keys).
+        linked = bool(d.phone and d.phone == o.phone) or bool(
+            d.email and email_match_key(d.email) == email_match_key(o.email)
+        )
         if not linked and name in ("nickname", "swapped"):
             # Without a shared email or phone, only name + address tie the two together:
             # keep the name recognisable.
