@@ -215,6 +215,13 @@ def test_login_search_profile_timeline(live_server: Any, browser_page: Any) -> N
         assert timeline.get_by_text(text).first.is_visible(), text
     page.screenshot(path=str(SHOTS / "patron-profile.png"), full_page=True)
 
+    # the timeline filter shows one kind at a time
+    page.click("[data-timeline-filter=order]")
+    expect(timeline.locator(".tl-item:visible")).to_have_count(1)
+    expect(timeline.locator(".tl-item:visible")).to_contain_text("Order A-1001")
+    page.click("[data-timeline-filter='']")
+    expect(timeline.locator(".tl-item:visible")).to_have_count(7)
+
     # add a note with htmx: it appears on top of the timeline and the form empties
     page.fill("#note-body", "Sent the proposal <script>window.pwned=1</script>")
     page.click("#note-form button[type=submit]")

@@ -51,7 +51,7 @@ PAGE_SIZE = 50
 TIMELINE_SIZE = 30
 SORTABLE = {
     "name": "Name",
-    "email": "Email",
+    "email": "Email and phone",
     "stage": "Stage",
     "country": "Country",
     "created": "Created",
@@ -128,6 +128,18 @@ def _timeline(actor: Any, contact: Contact, before: dt.datetime | None) -> list[
     return [i for i in items if not (i.kind == "activity" and i.meta.get("verb") == "note.added")]
 
 
+def _timeline_kinds(actor: Any) -> list[tuple[str, str]]:
+    """The timeline kinds the actor can see, for the filter buttons."""
+    kinds = [("note", "Notes"), ("activity", "Changes")]
+    if actor.has_perm_code(P.ORDER_VIEW):
+        kinds.append(("order", "Orders"))
+    if actor.has_perm_code(P.TICKET_VIEW):
+        kinds += [("ticket", "Tickets"), ("survey", "Surveys")]
+    if actor.has_perm_code(P.EVENT_VIEW):
+        kinds.append(("event", "Events"))
+    return kinds
+
+
 def _profile_context(request: HttpRequest, contact: Contact) -> dict[str, Any]:
     actor = request.user
     memberships = list(contact_memberships(actor, contact))
@@ -150,6 +162,7 @@ def _profile_context(request: HttpRequest, contact: Contact) -> dict[str, Any]:
         ),
         "timeline": timeline,
         "timeline_more": len(timeline) >= TIMELINE_SIZE - 5,
+        "timeline_kinds": _timeline_kinds(actor),
         "sensitive_ok": can_see_sensitive(actor),
         "mask": MASK,
         "can_edit": can_edit,

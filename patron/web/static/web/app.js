@@ -3,6 +3,8 @@
 (function () {
   "use strict";
 
+  document.documentElement.classList.add("js");
+
   function isTyping(el) {
     if (!el) return false;
     var tag = el.tagName;
@@ -55,6 +57,19 @@
   });
 
   document.addEventListener("click", function (event) {
+    // Timeline filter: show one kind of item (CSS hides the others).
+    var filter = event.target.closest("[data-timeline-filter]");
+    if (filter) {
+      var list = document.getElementById("timeline-items");
+      var kind = filter.getAttribute("data-timeline-filter");
+      if (list) {
+        if (kind) { list.setAttribute("data-show", kind); } else { list.removeAttribute("data-show"); }
+      }
+      filter.parentElement.querySelectorAll("[data-timeline-filter]").forEach(function (b) {
+        b.setAttribute("aria-pressed", b === filter ? "true" : "false");
+      });
+      return;
+    }
     var dismiss = event.target.closest("[data-dismiss]");
     if (dismiss) {
       var flash = dismiss.closest(".flash");
