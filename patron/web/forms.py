@@ -142,6 +142,13 @@ class ServiceForm(forms.Form):
             out.append(("Custom fields", [self[name] for name in self.custom_keys]))
         return out
 
+    def _choices(
+        self, name: str, choices: Iterable[tuple[str, str]], current: str, empty: str
+    ) -> None:
+        field = self.fields[name]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = _with_current(choices, current, empty)
+
     def _owner_field(self, current: User | None) -> None:
         """The owner select, only for roles that may give records to anyone."""
         if self.actor.is_restricted:
@@ -241,19 +248,13 @@ class ContactForm(ServiceForm):
     time_zone = forms.ChoiceField(required=False, label="Time zone")
     birthday = forms.CharField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
-    def __init__(self, *args: Any, actor: User, instance: Contact | None = None, **kw: Any):
+    def __init__(self, *args: Any, actor: User, instance: Contact | None = None, **kw: Any) -> None:
         super().__init__(*args, actor=actor, instance=instance, **kw)
         c = instance
         stages = [(s["key"], s["label"]) for s in lifecycle_stages()]
-        self.fields["lifecycle_stage"].choices = _with_current(
-            stages, c.lifecycle_stage if c else "", "— None —"
-        )
-        self.fields["country"].choices = _with_current(
-            country_choices(), c.country if c else "", "— Country —"
-        )
-        self.fields["time_zone"].choices = _with_current(
-            time_zone_choices(), c.time_zone if c else "", "— Time zone —"
-        )
+        self._choices("lifecycle_stage", stages, c.lifecycle_stage if c else "", "— None —")
+        self._choices("country", country_choices(), c.country if c else "", "— Country —")
+        self._choices("time_zone", time_zone_choices(), c.time_zone if c else "", "— Time zone —")
         self._owner_field(c.owner if c else (None if actor.is_restricted else actor))
         if c is not None and not can_see_sensitive(actor):
             # Editing what one cannot see would overwrite it blind: leave it out.
@@ -330,15 +331,11 @@ class CompanyForm(ServiceForm):
     postal_code = forms.CharField(max_length=20, required=False)
     country = forms.ChoiceField(required=False)
 
-    def __init__(self, *args: Any, actor: User, instance: Company | None = None, **kw: Any):
+    def __init__(self, *args: Any, actor: User, instance: Company | None = None, **kw: Any) -> None:
         super().__init__(*args, actor=actor, instance=instance, **kw)
         c = instance
-        self.fields["size"].choices = _with_current(
-            ((s, s) for s in COMPANY_SIZES), c.size if c else "", "—"
-        )
-        self.fields["country"].choices = _with_current(
-            country_choices(), c.country if c else "", "— Country —"
-        )
+        self._choices("size", ((s, s) for s in COMPANY_SIZES), c.size if c else "", "—")
+        self._choices("country", country_choices(), c.country if c else "", "— Country —")
         self._owner_field(c.owner if c else (None if actor.is_restricted else actor))
         if c is not None:
             for name in (

@@ -12,11 +12,18 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 
+from patron.accounts.models import User
 from patron.contacts.selectors import custom_fields_for, custom_values_of
 from patron.core.api_base import decode_cursor, encode_cursor
 from patron.core.permissions import PermissionDenied
 
 View = Callable[..., HttpResponse]
+
+
+class AuthedRequest(HttpRequest):
+    """A request of a logged-in user (``web_view`` guarantees it)."""
+
+    user: User
 
 
 def web_view(section: str) -> Callable[[View], View]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -23,6 +23,7 @@ from patron.web.selectors import (
     company_people,
 )
 from patron.web.views._common import (
+    AuthedRequest,
     cursor_values,
     custom_rows,
     is_htmx,
@@ -36,7 +37,7 @@ CURSOR_KIND = "companies:name"
 
 @require_GET
 @web_view("companies")
-def company_list(request: HttpRequest) -> HttpResponse:
+def company_list(request: AuthedRequest) -> HttpResponse:
     actor = request.user
     q = request.GET.get("q", "")[:200]
     after = cursor_values(request.GET.get("after"), CURSOR_KIND)
@@ -60,7 +61,7 @@ def company_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @web_view("companies")
-def company_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def company_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     actor = request.user
     company = company_get(actor, pk)
     return render(
@@ -83,7 +84,7 @@ def company_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @web_view("companies")
-def company_note_add(request: HttpRequest, pk: int) -> HttpResponse:
+def company_note_add(request: AuthedRequest, pk: int) -> HttpResponse:
     actor = request.user
     company = company_get(actor, pk)
     require(actor, P.NOTE_ADD)
@@ -98,13 +99,15 @@ def company_note_add(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "Note added.")
             return redirect("web:company_detail", pk=company.pk)
-    messages.error(request, " ".join(form.errors.get("body", ["Note not saved."])))
+    messages.error(
+        request, " ".join(str(e) for e in form.errors.get("body") or ["Note not saved."])
+    )
     return redirect("web:company_detail", pk=company.pk)
 
 
 @require_http_methods(["GET", "POST"])
 @web_view("companies")
-def company_new(request: HttpRequest) -> HttpResponse:
+def company_new(request: AuthedRequest) -> HttpResponse:
     actor = request.user
     require(actor, P.COMPANY_CREATE)
     form = CompanyForm(request.POST or None, actor=actor)
@@ -132,7 +135,7 @@ def company_new(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @web_view("companies")
-def company_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def company_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     actor = request.user
     company = company_get(actor, pk)
     require(actor, P.COMPANY_EDIT)

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
@@ -40,6 +40,7 @@ from patron.core.permissions import P
 from patron.web.forms import ContactForm, NoteForm, TagForm, country_choices
 from patron.web.selectors import contact_consents, contact_memberships
 from patron.web.views._common import (
+    AuthedRequest,
     cursor_values,
     custom_rows,
     is_htmx,
@@ -61,7 +62,7 @@ SORTABLE = {
 # --- list -----------------------------------------------------------------------------
 
 
-def _filters_from(request: HttpRequest) -> ContactFilters:
+def _filters_from(request: AuthedRequest) -> ContactFilters:
     g = request.GET
     return ContactFilters(
         q=g.get("q", "")[:200],
@@ -74,7 +75,7 @@ def _filters_from(request: HttpRequest) -> ContactFilters:
 
 @require_GET
 @web_view("contacts")
-def contact_list(request: HttpRequest) -> HttpResponse:
+def contact_list(request: AuthedRequest) -> HttpResponse:
     actor = request.user
     filters = _filters_from(request)
     sort = request.GET.get("sort", "name")
@@ -140,7 +141,7 @@ def _timeline_kinds(actor: Any) -> list[tuple[str, str]]:
     return kinds
 
 
-def _profile_context(request: HttpRequest, contact: Contact) -> dict[str, Any]:
+def _profile_context(request: AuthedRequest, contact: Contact) -> dict[str, Any]:
     actor = request.user
     memberships = list(contact_memberships(actor, contact))
     stage_labels = {s["key"]: s["label"] for s in lifecycle_stages()}
@@ -175,14 +176,14 @@ def _profile_context(request: HttpRequest, contact: Contact) -> dict[str, Any]:
 
 @require_GET
 @web_view("contacts")
-def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def contact_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     contact = contact_get(request.user, pk)
     return render(request, "web/contacts/detail.html", _profile_context(request, contact))
 
 
 @require_GET
 @web_view("contacts")
-def contact_timeline_more(request: HttpRequest, pk: int) -> HttpResponse:
+def contact_timeline_more(request: AuthedRequest, pk: int) -> HttpResponse:
     """Older timeline items (htmx "Show older")."""
     contact = contact_get(request.user, pk)
     before = parse_datetime(request.GET.get("before", "")[:40])
@@ -205,7 +206,7 @@ def contact_timeline_more(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @web_view("contacts")
-def contact_note_add(request: HttpRequest, pk: int) -> HttpResponse:
+def contact_note_add(request: AuthedRequest, pk: int) -> HttpResponse:
     actor = request.user
     contact = contact_get(actor, pk)
     require(actor, P.NOTE_ADD)
@@ -222,7 +223,9 @@ def contact_note_add(request: HttpRequest, pk: int) -> HttpResponse:
         if note is not None:
             messages.success(request, "Note added.")
         else:
-            messages.error(request, " ".join(form.errors.get("body", ["Note not saved."])))
+            messages.error(
+                request, " ".join(str(e) for e in form.errors.get("body") or ["Note not saved."])
+            )
         return redirect("web:contact_detail", pk=contact.pk)
     if note is None:
         response = render(
@@ -241,7 +244,7 @@ def contact_note_add(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _tags_response(request: HttpRequest, contact: Contact, error: str = "") -> HttpResponse:
+def _tags_response(request: AuthedRequest, contact: Contact, error: str = "") -> HttpResponse:
     if not is_htmx(request):
         if error:
             messages.error(request, error)
@@ -262,7 +265,7 @@ def _tags_response(request: HttpRequest, contact: Contact, error: str = "") -> H
 
 @require_POST
 @web_view("contacts")
-def contact_tag_add(request: HttpRequest, pk: int) -> HttpResponse:
+def contact_tag_add(request: AuthedRequest, pk: int) -> HttpResponse:
     actor = request.user
     contact = contact_get(actor, pk)
     require(actor, P.CONTACT_EDIT)
@@ -280,7 +283,7 @@ def contact_tag_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @web_view("contacts")
-def contact_tag_remove(request: HttpRequest, pk: int) -> HttpResponse:
+def contact_tag_remove(request: AuthedRequest, pk: int) -> HttpResponse:
     actor = request.user
     contact = contact_get(actor, pk)
     require(actor, P.CONTACT_EDIT)
@@ -295,7 +298,7 @@ def contact_tag_remove(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @web_view("contacts")
-def contact_new(request: HttpRequest) -> HttpResponse:
+def contact_new(request: AuthedRequest) -> HttpResponse:
     actor = request.user
     require(actor, P.CONTACT_CREATE)
     form = ContactForm(request.POST or None, actor=actor)
@@ -323,7 +326,7 @@ def contact_new(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @web_view("contacts")
-def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def contact_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     actor = request.user
     contact = contact_get(actor, pk)
     require(actor, P.CONTACT_EDIT)
