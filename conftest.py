@@ -22,6 +22,7 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -66,6 +67,14 @@ def postgres_unreachable(url: str, timeout: int = 5) -> str | None:
     return error
 
 
+def _redacted(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # WhiteNoise warns once per app instance that STATIC_ROOT (filled by collectstatic,
     # which Patron does not need: it serves from the finders) does not exist.
@@ -79,7 +88,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if reason is not None:
         in_ci = os.environ.get("CI", "").lower() == "true"
         pytest.exit(
-            f"PostgreSQL is not reachable at DATABASE_URL={url}"
+            f"PostgreSQL is not reachable at DATABASE_URL={_redacted(url)}"
             f"{' (CI=true: this is a failure)' if in_ci else ''}: {reason}",
             returncode=PG_UNREACHABLE_EXIT,
         )

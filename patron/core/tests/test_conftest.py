@@ -48,6 +48,14 @@ def test_unreachable_postgres_fails_the_session_never_skips(ci):
     assert "passed" not in output and "skipped" not in output
 
 
+def test_unreachable_message_does_not_print_the_password():
+    result = _pytest_against("postgres://patron:s3cret-pw@127.0.0.1:1/patron", ci=True)
+    output = result.stdout + result.stderr
+    assert result.returncode == PG_UNREACHABLE_EXIT
+    assert "postgres://patron:***@127.0.0.1:1/patron" in output
+    assert "s3cret-pw" not in output
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("run", [1, 2])  # the second run follows the first one's flush
 def test_roles_and_workspace_exist_even_after_a_flush(run):
