@@ -16,7 +16,7 @@ from patron.core.api_base import actor_of, keyset_page
 from patron.core.api_schemas import ERRORS, Id, InputSchema, PathId
 from patron.hygiene import quality as quality_reads
 from patron.hygiene.matching import POSSIBLE
-from patron.hygiene.models import DuplicateCandidate, MergeRecord
+from patron.hygiene.models import MergeRecord
 from patron.hygiene.selectors import (
     duplicate_candidate_get,
     duplicate_queue,
@@ -102,7 +102,7 @@ def _merge_out(record: MergeRecord) -> dict[str, Any]:
     }
 
 
-def _candidate_out(c: DuplicateCandidate) -> dict[str, Any]:
+def _candidate_out(c: Any) -> dict[str, Any]:
     return {
         "id": c.pk,
         "contact_a_id": c.contact_a_id,

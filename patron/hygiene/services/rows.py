@@ -96,10 +96,7 @@ def _unique_sets(model: type[models.Model], field: models.Field[Any, Any]) -> li
         fields = getattr(constraint, "fields", ())
         if isinstance(constraint, models.UniqueConstraint) and names & set(fields):
             sets.append(tuple(n for n in fields if n not in names))
-    out = []
-    for s in sets:
-        out.append(tuple(model._meta.get_field(n).attname for n in s))
-    return out
+    return [tuple(getattr(model._meta.get_field(n), "attname", n) for n in s) for s in sets]
 
 
 def contact_links() -> Iterator[ContactLink]:

@@ -87,7 +87,7 @@ def contact_merge_undo(*, actor: User | None, merge: MergeRecord | int) -> Merge
     if not Contact.objects.filter(pk=record.survivor_id).exists():
         from patron.hygiene.selectors import contact_survivor_of
 
-        now_at = contact_survivor_of(record.survivor_id)
+        now_at = contact_survivor_of(record.survivor_id) or record.survivor_id
         if actor is not None and not scope(actor).filter(pk=now_at).exists():
             raise PermissionDenied("No such merge.")
         later = (
