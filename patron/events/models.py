@@ -84,9 +84,9 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["contact", "-timestamp"], name="event_contact_time_idx"),
             models.Index(fields=["contact", "event", "-timestamp"], name="event_contact_name_idx"),
+            # (No index on user_id or source_id alone: nothing reads by them, and every
+            # index costs on the ingest hot path. Contacts are found via ContactIdentity.)
             models.Index(fields=["anonymous_id"], name="event_anon_idx"),
-            models.Index(fields=["user_id"], name="event_user_idx"),
-            models.Index(fields=["source_id", "-id"], name="event_source_recent_idx"),
             models.Index(fields=["id"], condition=Q(processed=False), name="event_unprocessed_idx"),
         ]
 

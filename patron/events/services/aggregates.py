@@ -14,9 +14,8 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db.models import Q
-
 from patron.events.models import ContactEventCount, ContactEventSummary, Event
+from patron.events.services._sql import update_many
 
 SESSION_GAP = dt.timedelta(minutes=30)
 
@@ -80,18 +79,20 @@ def aggregates_apply(
     new = [a.summary for c, a in accs.items() if c not in summaries]
     old = [a.summary for c, a in accs.items() if c in summaries]
     ContactEventSummary.objects.bulk_create(new, batch_size=500)  # type: ignore[arg-type]
-    ContactEventSummary.objects.bulk_update(
-        old,  # type: ignore[arg-type]
-        ["first_seen", "last_seen", "event_count", "page_views", "screen_views", "sessions"],
-        batch_size=500,
+    columns = ["first_seen", "last_seen", "event_count", "page_views", "screen_views", "sessions"]
+    update_many(
+        ContactEventSummary,
+        columns,
+        [[getattr(s, c) for c in columns] + [s.contact_id] for s in old],  # type: ignore[union-attr]
     )
     if not names:
         return
-    cond = Q()
-    for contact_id, acc in accs.items():
-        if acc.counts:
-            cond |= Q(contact_id=contact_id, event__in=list(acc.counts))
-    existing = {(c.contact_id, c.event): c for c in ContactEventCount.objects.filter(cond)}
+    existing: dict[tuple[int, str], ContactEventCount] = {}
+    with_counts = [c for c, acc in accs.items() if acc.counts]
+    for i in range(0, len(with_counts), 500):
+        chunk = with_counts[i : i + 500]
+        for row in ContactEventCount.objects.filter(contact_id__in=chunk, event__in=names):
+            existing[(row.contact_id, row.event)] = row
     create, update = [], []
     for contact_id, acc in accs.items():
         for name, (count, first_at, last_at) in acc.counts.items():
@@ -112,7 +113,11 @@ def aggregates_apply(
                 row.last_at = max(row.last_at, last_at)
                 update.append(row)
     ContactEventCount.objects.bulk_create(create, batch_size=500)
-    ContactEventCount.objects.bulk_update(update, ["count", "first_at", "last_at"], batch_size=500)
+    update_many(
+        ContactEventCount,
+        ["count", "first_at", "last_at"],
+        [(r.count, r.first_at, r.last_at, r.pk) for r in update],
+    )
 
 
 def aggregates_rebuild(contact_ids: Iterable[int]) -> None:

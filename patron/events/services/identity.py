@@ -35,6 +35,7 @@ from patron.contacts.models import Contact, ContactIdentity
 from patron.contacts.normalize import NormalizationError, normalize_email, normalize_phone
 from patron.core.services import activity_record
 from patron.events.models import Event, IdentityConflict
+from patron.events.services._sql import update_many
 
 logger = logging.getLogger(__name__)
 
@@ -235,6 +236,15 @@ class Resolver:
         for kind, values in wanted.items():
             for value in values:
                 self.cache.setdefault(self._key(kind, value), None)
+        # The user ids of every contact found, for the joining rules (one query).
+        found = [c for c in set(self.cache.values()) if c is not None]
+        for contact_id in found:
+            self._user_ids.setdefault(contact_id, set())
+        for i in range(0, len(found), 500):
+            for contact_id, value in ContactIdentity.objects.filter(
+                contact_id__in=found[i : i + 500], kind=USER_ID
+            ).values_list("contact_id", "value"):
+                self._user_ids[contact_id].add(value)
 
     @staticmethod
     def _key(kind: str, value: str) -> tuple[str, str]:
@@ -435,24 +445,36 @@ class Resolver:
                 ignore_conflicts=True,
             )
             # first/last seen from the events, not from the processing time.
-            cond = Q()
-            for c, k, v in links:
-                cond |= Q(contact_id=c, kind=k, value=v)
-            fresh = list(ContactIdentity.objects.filter(cond))
+            fresh = []
+            keys = list(links)
+            for i in range(0, len(keys), 500):
+                chunk = keys[i : i + 500]
+                fresh += [
+                    row
+                    for row in ContactIdentity.objects.filter(
+                        contact_id__in={c for c, _, _ in chunk},
+                        kind__in={k for _, k, _ in chunk},
+                        value__in={v for _, _, v in chunk},
+                    )
+                    if (row.contact_id, row.kind, row.value) in links
+                ]
             for row in fresh:
                 first = links[(row.contact_id, row.kind, row.value)]
                 row.first_seen = min(first, row.first_seen)
                 row.last_seen = max(
                     self.seen.get((row.contact_id, row.kind, row.value), first), first
                 )
-            ContactIdentity.objects.bulk_update(fresh, ["first_seen", "last_seen"], batch_size=500)
+            update_many(
+                ContactIdentity,
+                ["first_seen", "last_seen"],
+                [(r.first_seen, r.last_seen, r.pk) for r in fresh],
+            )
         stale = []
         for key, at in self.seen.items():
             row = self.rows.get(key)
             if row is not None and at - row[1] > LAST_SEEN_GRANULARITY:
-                stale.append(ContactIdentity(pk=row[0], last_seen=at))
-        if stale:
-            ContactIdentity.objects.bulk_update(stale, ["last_seen"], batch_size=500)
+                stale.append((at, row[0]))
+        update_many(ContactIdentity, ["last_seen"], stale)
         attached: list[int] = []
         for anonymous_id, contact_id in self.attach.items():
             contact_id = self._follow(contact_id)  # type: ignore[assignment]

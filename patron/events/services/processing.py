@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from patron.contacts.models import Contact, CustomField
 from patron.core.services import workspace_get
 from patron.events.models import ContactTraits, Event, RejectedMessage, Source
+from patron.events.services._sql import update_many
 from patron.events.services.aggregates import aggregates_apply, aggregates_rebuild
 from patron.events.services.commerce import is_commerce, order_from_event
 from patron.events.services.identity import Resolver, SystemActor
@@ -55,7 +56,11 @@ def events_process_pending(
 def events_process_batch(*, batch_size: int = BATCH_SIZE) -> int:
     """Process the oldest unprocessed events (at most ``batch_size``); returns how many."""
     _lock()
-    events = list(Event.objects.filter(processed=False).order_by("id")[:batch_size])
+    events = list(
+        Event.objects.filter(processed=False)
+        .defer("context", "integrations")  # not needed here, and the largest columns
+        .order_by("id")[:batch_size]
+    )
     if not events:
         return 0
     actor = SystemActor("tracking API")
@@ -74,7 +79,7 @@ def events_process_batch(*, batch_size: int = BATCH_SIZE) -> int:
         event.contact_id = resolver._follow(event.contact_id)
         event.processed = True
     attached = resolver.flush([e.pk for e in events])
-    Event.objects.bulk_update(events, ["contact", "processed"], batch_size=500)
+    update_many(Event, ["contact", "processed"], [(e.contact_id, True, e.pk) for e in events])
 
     # 2. Profiles: identify traits (merged per contact, later calls win), group calls.
     traits: dict[int, tuple[dict[str, Any], Event]] = {}
