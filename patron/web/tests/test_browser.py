@@ -235,6 +235,12 @@ def test_login_search_profile_timeline(live_server: Any, browser_page: Any) -> N
     page.keyboard.press("Enter")
     expect(page.locator("#contact-tags .tag", has_text="enterprise")).to_be_visible()
 
+    # "/" on a page without a search box goes to the contact search, focused
+    page.locator("h1#contact-name").click()
+    page.keyboard.press("/")
+    page.wait_for_url(f"{base}/contacts/#search")
+    expect(page.locator("#q")).to_be_focused()
+
     # no CSP violations or script errors on the way
     assert page.problems == [], page.problems
 

@@ -123,10 +123,15 @@ def contact_list(request: AuthedRequest) -> HttpResponse:
 # --- profile --------------------------------------------------------------------------
 
 
-def _timeline(actor: Any, contact: Contact, before: dt.datetime | None) -> list[TimelineItem]:
+def _timeline(
+    actor: Any, contact: Contact, before: dt.datetime | None
+) -> tuple[list[TimelineItem], bool]:
+    """One page of the timeline, and whether older items may exist."""
     items = contact_timeline(actor, contact.pk, limit=TIMELINE_SIZE, before=before)
+    more = len(items) >= TIMELINE_SIZE
     # A note shows as itself; its "note added" activity entry would only repeat it.
-    return [i for i in items if not (i.kind == "activity" and i.meta.get("verb") == "note.added")]
+    shown = [i for i in items if not (i.kind == "activity" and i.meta.get("verb") == "note.added")]
+    return shown, more
 
 
 def _timeline_kinds(actor: Any) -> list[tuple[str, str]]:
@@ -146,7 +151,7 @@ def _profile_context(request: AuthedRequest, contact: Contact) -> dict[str, Any]
     memberships = list(contact_memberships(actor, contact))
     stage_labels = {s["key"]: s["label"] for s in lifecycle_stages()}
     identities = list(identities_of(actor, contact))
-    timeline = _timeline(actor, contact, None)
+    timeline, timeline_more = _timeline(actor, contact, None)
     can_edit = actor.has_perm_code(P.CONTACT_EDIT)
     return {
         "contact": contact,
@@ -162,7 +167,7 @@ def _profile_context(request: AuthedRequest, contact: Contact) -> dict[str, Any]
             contact_consents(actor, contact) if actor.has_perm_code(P.CONSENT_VIEW) else None
         ),
         "timeline": timeline,
-        "timeline_more": len(timeline) >= TIMELINE_SIZE - 5,
+        "timeline_more": timeline_more,
         "timeline_kinds": _timeline_kinds(actor),
         "sensitive_ok": can_see_sensitive(actor),
         "mask": MASK,
@@ -187,14 +192,14 @@ def contact_timeline_more(request: AuthedRequest, pk: int) -> HttpResponse:
     """Older timeline items (htmx "Show older")."""
     contact = contact_get(request.user, pk)
     before = parse_datetime(request.GET.get("before", "")[:40])
-    items = _timeline(request.user, contact, before)
+    items, more = _timeline(request.user, contact, before)
     return render(
         request,
         "web/contacts/_timeline_page.html" if is_htmx(request) else "web/contacts/timeline.html",
         {
             "contact": contact,
             "timeline": items,
-            "timeline_more": len(items) >= TIMELINE_SIZE - 5,
+            "timeline_more": more,
             "sensitive_ok": can_see_sensitive(request.user),
             "mask": MASK,
         },

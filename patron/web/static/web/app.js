@@ -30,6 +30,10 @@
         event.preventDefault();
         search.focus();
         search.select();
+      } else if (document.body.dataset.searchUrl) {
+        // No search box here: go to the contact search.
+        event.preventDefault();
+        window.location.assign(document.body.dataset.searchUrl + "#search");
       }
       return;
     }
@@ -80,6 +84,13 @@
     document.querySelectorAll("details.menu[open]").forEach(function (menu) {
       if (!menu.contains(event.target)) menu.open = false;
     });
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    if (window.location.hash === "#search") {
+      var search = document.querySelector("[data-search-shortcut]");
+      if (search) search.focus();
+    }
   });
 
   document.addEventListener("htmx:responseError", function (event) {
