@@ -1,0 +1,407 @@
+"""Tracking API throughput and processing lag, on SQLite or PostgreSQL.
+
+    .venv/bin/python benchmarks/tracking_throughput.py --db sqlite
+    .venv/bin/python benchmarks/tracking_throughput.py --db postgres \
+        --database-url postgres://postgres@127.0.0.1:5432/patron_bench
+
+Runs against a fresh database (a temporary SQLite file, or the given PostgreSQL database,
+dropped and re-created) and a real server (gunicorn, ``--workers`` processes) on
+loopback. Phases:
+
+1. ingest: client threads post pre-built ``/v1/batch`` bodies (``--batch`` events each,
+   unique message ids, a realistic mix of identify/page/track over ``--users`` users) for
+   ``--seconds``; reports accepted events/s. Processing is off (tasks go nowhere).
+2. process: works the backlog off with the event processor (identity resolution,
+   profiles, aggregates), as a worker does; reports events/s.
+3. mixed: ingest at a fixed rate (``--mixed-rate`` events/s) while a worker process runs
+   the processor in a loop; reports the lag (time from an event's acceptance until it is
+   processed) at the end and the backlog over time.
+4. latency: single ``/v1/track`` calls at ``--track-rate`` requests/s (open loop) for
+   ``--seconds``; reports p50/p95/p99.
+
+All traffic goes to 127.0.0.1 only; every loop is bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+def log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+# --- workload ------------------------------------------------------------------------------
+
+
+def make_message(rng: random.Random, users: int) -> dict[str, Any]:
+    u = rng.randrange(users)
+    roll = rng.random()
+    base: dict[str, Any] = {
+        "messageId": uuid.uuid4().hex,
+        "userId": f"user-{u}",
+        "anonymousId": f"anon-{u}",
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "context": {
+            "library": {"name": "bench", "version": "1"},
+            "ip": "203.0.113.7",
+            "userAgent": "Mozilla/5.0 (bench)",
+        },
+    }
+    if roll < 0.05:
+        base.update(
+            type="identify",
+            traits={"email": f"user{u}@example.com", "name": f"User {u}", "plan": "pro"},
+        )
+    elif roll < 0.30:
+        base.update(
+            type="page",
+            name=rng.choice(["Home", "Pricing", "Docs", "Blog"]),
+            properties={"url": "https://example.com/x", "referrer": "https://example.org/"},
+        )
+    else:
+        base.update(
+            type="track",
+            event=rng.choice(["Clicked", "Viewed Product", "Added to Cart", "Searched"]),
+            properties={"sku": f"SKU-{rng.randrange(500)}", "price": 9.99, "q": "socks"},
+        )
+    return base
+
+
+def make_batches(count: int, size: int, users: int, seed: int) -> list[bytes]:
+    rng = random.Random(seed)
+    sent_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return [
+        json.dumps(
+            {"batch": [make_message(rng, users) for _ in range(size)], "sentAt": sent_at}
+        ).encode()
+        for _ in range(count)
+    ]
+
+
+# --- server --------------------------------------------------------------------------------
+
+
+class Server:
+    def __init__(self, env: dict[str, str], port: int, workers: int) -> None:
+        self.port = port
+        probe = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+        try:
+            probe.request("GET", "/healthz")
+            raise RuntimeError(f"something already answers on port {port}")
+        except OSError:
+            pass
+        self.proc = subprocess.Popen(
+            [
+                PYTHON,
+                "-m",
+                "gunicorn",
+                "patron.wsgi:application",
+                "--workers",
+                str(workers),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+                "--backlog",
+                "2048",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                conn.request("GET", "/healthz")
+                if conn.getresponse().status == 200:
+                    return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("server did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def post(conn: http.client.HTTPConnection, path: str, body: bytes, auth: str) -> int:
+    conn.request(
+        "POST",
+        path,
+        body=body,
+        headers={"Content-Type": "application/json", "Authorization": auth},
+    )
+    response = conn.getresponse()
+    response.read()
+    return response.status
+
+
+def basic(key: str) -> str:
+    import base64
+
+    return "Basic " + base64.b64encode(f"{key}:".encode()).decode()
+
+
+# --- phases ------------------------------------------------------------------------------
+
+
+def phase_ingest(
+    port: int, auth: str, batches: list[bytes], threads: int, seconds: float
+) -> tuple[int, float, int]:
+    """Post batches from ``threads`` clients until they run out or time is up."""
+    lock = threading.Lock()
+    index = {"next": 0, "ok": 0, "bad": 0}
+    stop_at = time.monotonic() + seconds
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        while time.monotonic() < stop_at:
+            with lock:
+                i = index["next"]
+                if i >= len(batches):
+                    return
+                index["next"] += 1
+            status = post(conn, "/v1/batch", batches[i], auth)
+            with lock:
+                index["ok" if status == 200 else "bad"] += 1
+
+    started = time.monotonic()
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return index["ok"], time.monotonic() - started, index["bad"]
+
+
+def phase_latency(port: int, auth: str, rate: float, seconds: float) -> list[float]:
+    """Open-loop single /v1/track calls at ``rate`` per second; latencies in ms."""
+    rng = random.Random(7)
+    latencies: list[float] = []
+    lock = threading.Lock()
+    total = int(rate * seconds)
+    interval = 1.0 / rate
+    start = time.monotonic()
+    slots = list(range(total))
+    slot_lock = threading.Lock()
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while True:
+            with slot_lock:
+                if not slots:
+                    return
+                n = slots.pop(0)
+            due = start + n * interval
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            msg = make_message(rng, 10_000)
+            msg["type"] = "track"
+            msg.setdefault("event", "Clicked")
+            body = json.dumps(msg).encode()
+            post(conn, "/v1/track", body, auth)
+            # latency from the scheduled time (open loop: queueing counts)
+            with lock:
+                latencies.append((time.monotonic() - due) * 1000)
+
+    pool = [threading.Thread(target=worker) for _ in range(16)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return latencies
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+# --- main --------------------------------------------------------------------------------
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    ap.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/patron_bench")
+    ap.add_argument("--seconds", type=float, default=15.0)
+    ap.add_argument("--batch", type=int, default=100)
+    ap.add_argument("--users", type=int, default=20_000)
+    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--max-events", type=int, default=400_000)
+    ap.add_argument("--mixed-rate", type=float, default=5_000.0)
+    ap.add_argument("--track-rate", type=float, default=200.0)
+    ap.add_argument("--port", type=int, default=0, help="0: a free port")
+    args = ap.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="patron-bench-"))
+    env = dict(os.environ)
+    env.update(
+        PATRON_VAR_DIR=str(tmp),
+        SECRET_KEY="bench-" + uuid.uuid4().hex,
+        LOG_LEVEL="WARNING",
+        TASKS_BACKEND="django_tasks.backends.dummy.DummyBackend",
+        DJANGO_SETTINGS_MODULE="patron.settings",
+    )
+    if args.db == "postgres":
+        env["DATABASE_URL"] = args.database_url
+        import dj_database_url
+        import psycopg
+
+        cfg = dj_database_url.parse(args.database_url)
+        with psycopg.connect(
+            host=cfg["HOST"], port=cfg["PORT"] or 5432, user=cfg["USER"], dbname="postgres",
+            autocommit=True,
+        ) as admin:  # fmt: skip
+            admin.execute(f'DROP DATABASE IF EXISTS "{cfg["NAME"]}"')
+            admin.execute(f'CREATE DATABASE "{cfg["NAME"]}"')
+    else:
+        env.pop("DATABASE_URL", None)
+    os.environ.update(env)
+    if args.db == "sqlite":
+        os.environ.pop("DATABASE_URL", None)
+    subprocess.run([PYTHON, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from patron.events.models import Event
+    from patron.events.services import source_create
+    from patron.events.services.processing import events_process_pending
+
+    _, key = source_create(actor=None, name="bench")
+    auth = basic(key)
+    n_batches = args.max_events // args.batch
+    log(f"building {n_batches} batches of {args.batch} events ...")
+    batches = make_batches(n_batches, args.batch, args.users, seed=1)
+    avg_kb = statistics.mean(len(b) for b in batches) / 1024
+    results: dict[str, Any] = {
+        "db": connection.vendor,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        "python": platform.python_version(),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "batch_size": args.batch,
+        "batch_kb": round(avg_kb, 1),
+        "server_workers": args.workers,
+        "client_threads": args.threads,
+    }
+
+    if not args.port:
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            args.port = sock.getsockname()[1]
+    server = Server(env, args.port, args.workers)
+    try:
+        # 1. ingest
+        ok, elapsed, bad = phase_ingest(args.port, auth, batches, args.threads, args.seconds)
+        accepted = Event.objects.count()
+        results["ingest_events_per_s"] = round(accepted / elapsed)
+        results["ingest_requests"] = ok
+        results["ingest_errors"] = bad
+        log(f"ingest: {accepted} events in {elapsed:.1f}s = {accepted / elapsed:,.0f}/s")
+
+        # 2. process the backlog
+        started = time.monotonic()
+        processed, _ = events_process_pending(max_seconds=600)
+        took = time.monotonic() - started
+        results["process_events_per_s"] = round(processed / took)
+        log(f"process: {processed} events in {took:.1f}s = {processed / took:,.0f}/s")
+        from patron.contacts.models import Contact
+
+        results["contacts"] = Contact.objects.count()
+
+        # 3. mixed: ingest at a fixed rate while a worker processes
+        rest = batches[ok:]
+        per_second = max(1, int(args.mixed_rate / args.batch))
+        mixed = rest[: int(per_second * args.seconds)]
+        worker = subprocess.Popen(
+            [
+                PYTHON,
+                "-c",
+                "import django, time; django.setup();"
+                "from patron.events.services.processing import events_process_pending as p\n"
+                "end = time.monotonic() + 900\n"
+                "while time.monotonic() < end:\n"
+                "    n, _ = p(max_seconds=5)\n"
+                "    time.sleep(0.05 if n == 0 else 0)\n",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=60)
+        backlog: list[int] = []
+        start = time.monotonic()
+        for i, body in enumerate(mixed):
+            due = start + i / per_second
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            post(conn, "/v1/batch", body, auth)
+            if i % per_second == 0:
+                backlog.append(Event.objects.filter(processed=False).count())
+        sent_done = time.monotonic()
+        deadline = sent_done + 300
+        while Event.objects.filter(processed=False).exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        lag = time.monotonic() - sent_done
+        worker.terminate()
+        worker.wait(10)
+        mixed_rate = len(mixed) * args.batch / (sent_done - start)
+        results["mixed_ingest_events_per_s"] = round(mixed_rate)
+        results["mixed_max_backlog"] = max(backlog) if backlog else 0
+        results["mixed_lag_after_last_event_s"] = round(lag, 2)
+        log(
+            f"mixed: {mixed_rate:,.0f} events/s in, max backlog {max(backlog or [0])}, "
+            f"all processed {lag:.2f}s after the last batch"
+        )
+
+        # 4. single /v1/track latency
+        lat = phase_latency(args.port, auth, args.track_rate, min(args.seconds, 10))
+        results["track_rate"] = args.track_rate
+        results["track_p50_ms"] = round(pct(lat, 50), 1)
+        results["track_p95_ms"] = round(pct(lat, 95), 1)
+        results["track_p99_ms"] = round(pct(lat, 99), 1)
+        log(
+            f"track @ {args.track_rate}/s: p50 {pct(lat, 50):.1f} ms, "
+            f"p95 {pct(lat, 95):.1f} ms, p99 {pct(lat, 99):.1f} ms"
+        )
+    finally:
+        server.stop()
+        connection.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
