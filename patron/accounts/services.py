@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from patron.accounts.models import ApiKey, Role, Team, User
 from patron.core.permissions import DEFAULT_ROLES, P, PermissionDenied
-from patron.core.services import activity_record
+from patron.core.services import activity_record, diff, snapshot
 
 API_KEY_PREFIX = "ptn_"
 
@@ -68,6 +68,30 @@ def user_create(
         subject=user,
         changes={"after": {"username": username, "role": role_key, "superuser": is_superuser}},
     )
+    return user
+
+
+_RESET_FIELDS = ["email", "role", "is_superuser", "is_staff", "is_active"]
+
+
+@transaction.atomic
+def user_admin_reset(*, actor: User | None, user: User, password: str, email: str = "") -> User:
+    """Make ``user`` an active superuser with the admin role and a new password.
+
+    ``actor=None`` only from trusted set-up code (``patron createadmin --reset``).
+    """
+    _require(actor, P.USER_MANAGE)
+    user = User.objects.select_for_update().get(pk=user.pk)
+    before = snapshot(user, _RESET_FIELDS)
+    user.set_password(password)
+    user.role = Role.objects.get(key="admin")
+    user.is_superuser = user.is_staff = user.is_active = True
+    if email:
+        user.email = email
+    user.save(update_fields=["password", *_RESET_FIELDS])
+    changes = diff(before, snapshot(user, _RESET_FIELDS))
+    changes["after"]["password"] = "reset"  # never the password itself
+    activity_record(actor=actor, verb="user.admin_reset", subject=user, changes=changes)
     return user
 
 

@@ -84,7 +84,7 @@ class Contact(models.Model):
     last_name = models.CharField(max_length=120, blank=True)
     suffix = models.CharField(max_length=40, blank=True)
     # Primary contact points; further ones are ContactIdentity rows.
-    email = models.CharField(max_length=254, blank=True, db_index=True)
+    email = models.CharField(max_length=254, blank=True)  # indexed with id below
     phone = models.CharField(max_length=32, blank=True, db_index=True)
     # Postal address
     address_line1 = models.CharField(max_length=200, blank=True)
@@ -92,12 +92,12 @@ class Contact(models.Model):
     city = models.CharField(max_length=120, blank=True)
     region = models.CharField(max_length=120, blank=True)
     postal_code = models.CharField(max_length=20, blank=True)
-    country = models.CharField(max_length=2, blank=True, db_index=True)
+    country = models.CharField(max_length=2, blank=True)  # indexed with id below
     language = models.CharField(max_length=16, blank=True)
     time_zone = models.CharField(max_length=64, blank=True)
     birthday = models.DateField(null=True, blank=True)
     job_title = models.CharField(max_length=200, blank=True)
-    lifecycle_stage = models.CharField(max_length=40, blank=True, db_index=True)
+    lifecycle_stage = models.CharField(max_length=40, blank=True)  # indexed with id below
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -131,7 +131,12 @@ class Contact(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["last_name", "first_name", "id"], name="contact_name_idx"),
+            # Keyset pagination: one (sort column, id) index per sortable column.
+            models.Index(fields=["last_name", "id"], name="contact_name_idx"),
+            models.Index(fields=["first_name", "id"], name="contact_first_name_idx"),
+            models.Index(fields=["email", "id"], name="contact_email_sort_idx"),
+            models.Index(fields=["lifecycle_stage", "id"], name="contact_stage_sort_idx"),
+            models.Index(fields=["country", "id"], name="contact_country_sort_idx"),
             models.Index(fields=["owner", "id"], name="contact_owner_idx"),
             models.Index(fields=["created_at", "id"], name="contact_created_idx"),
             models.Index(fields=["updated_at", "id"], name="contact_updated_idx"),

@@ -167,7 +167,9 @@ def keyset(
 
     Returns the rows of the page and the cursor values of the next page (or None).
     """
-    column = SORTS.get(sort, "last_name") if sort not in ("id",) else "id"
+    if sort != "id" and sort not in SORTS:
+        raise ValidationError({"sort": [f"Sort by one of: {', '.join(sorted(SORTS))}."]})
+    column = "id" if sort == "id" else SORTS[sort]
     qs = qs.order_by(f"-{column}", "-id") if descending else qs.order_by(column, "id")
     if after:
         if len(after) != 2 or not isinstance(after[1], int):

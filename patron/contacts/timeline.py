@@ -42,7 +42,8 @@ def contact_timeline(
             qs = qs.filter(**{f"{time_field}__lt": before})
         return qs.order_by(f"-{time_field}", "-id")[:limit]
 
-    acts_qs = Activity.objects.filter(contact_id=contact.pk)
+    # A note shows as itself; its "note.added" entry would only repeat it.
+    acts_qs = Activity.objects.filter(contact_id=contact.pk).exclude(verb="note.added")
     for noun, code in ACTIVITY_NOUN_PERMISSIONS.items():
         if not actor.has_perm_code(code):
             acts_qs = acts_qs.exclude(verb__startswith=f"{noun}.")

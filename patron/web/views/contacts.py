@@ -128,10 +128,7 @@ def _timeline(
 ) -> tuple[list[TimelineItem], bool]:
     """One page of the timeline, and whether older items may exist."""
     items = contact_timeline(actor, contact.pk, limit=TIMELINE_SIZE, before=before)
-    more = len(items) >= TIMELINE_SIZE
-    # A note shows as itself; its "note added" activity entry would only repeat it.
-    shown = [i for i in items if not (i.kind == "activity" and i.meta.get("verb") == "note.added")]
-    return shown, more
+    return items, len(items) >= TIMELINE_SIZE
 
 
 def _timeline_kinds(actor: Any) -> list[tuple[str, str]]:

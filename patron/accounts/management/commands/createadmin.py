@@ -13,36 +13,16 @@ from typing import Any
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
-from patron.accounts.models import Role, User
-from patron.accounts.services import user_create
-from patron.core.services import activity_record, diff, snapshot
+from patron.accounts.models import User
+from patron.accounts.services import user_admin_reset, user_create
 
 ADMIN_ROLE = "admin"
-_RESET_FIELDS = ["email", "role", "is_superuser", "is_staff", "is_active"]
 
 
 def generate_password() -> str:
     """24 URL-safe characters (144 random bits)."""
     return secrets.token_urlsafe(18)
-
-
-@transaction.atomic
-def _admin_reset(*, user: User, password: str, email: str) -> User:
-    """Make ``user`` an active superuser with the admin role and a new password."""
-    user = User.objects.select_for_update().get(pk=user.pk)
-    before = snapshot(user, _RESET_FIELDS)
-    user.set_password(password)
-    user.role = Role.objects.get(key=ADMIN_ROLE)
-    user.is_superuser = user.is_staff = user.is_active = True
-    if email:
-        user.email = email
-    user.save(update_fields=["password", *_RESET_FIELDS])
-    changes = diff(before, snapshot(user, _RESET_FIELDS))
-    changes["after"]["password"] = "reset"  # never the password itself
-    activity_record(actor=None, verb="user.admin_reset", subject=user, changes=changes)
-    return user
 
 
 class Command(BaseCommand):
@@ -101,7 +81,7 @@ class Command(BaseCommand):
             )
             self.stdout.write(self.style.SUCCESS(f'Created superuser "{user.username}".'))
         else:
-            user = _admin_reset(user=existing, password=password, email=email)
+            user = user_admin_reset(actor=None, user=existing, password=password, email=email)
             self.stdout.write(self.style.SUCCESS(f'Reset superuser "{user.username}".'))
 
         if generated:
