@@ -29,7 +29,7 @@ def events_process(max_seconds: float = 60.0) -> int:
 
 
 def _uses_database_backend() -> bool:
-    backend = settings.TASKS.get("default", {}).get("BACKEND", "")
+    backend = str(settings.TASKS.get("default", {}).get("BACKEND", ""))
     return backend.startswith("django_tasks_db.")
 
 

@@ -30,8 +30,10 @@ def update_many(
         return 0
     qn = connection.ops.quote_name
     meta = model._meta
-    sets = ", ".join(f"{qn(meta.get_field(f).column)} = %s" for f in fields)  # type: ignore[union-attr]
-    sql = f"UPDATE {qn(meta.db_table)} SET {sets} WHERE {qn(meta.pk.column)} = %s"  # noqa: S608
+    columns = [str(meta.get_field(f).column) for f in fields]  # type: ignore[union-attr]
+    sets = ", ".join(f"{qn(c)} = %s" for c in columns)
+    pk = str(meta.pk.column)  # type: ignore[union-attr]
+    sql = f"UPDATE {qn(meta.db_table)} SET {sets} WHERE {qn(pk)} = %s"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
     return len(params)

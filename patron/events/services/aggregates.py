@@ -93,11 +93,12 @@ def aggregates_apply(
         chunk = with_counts[i : i + 500]
         for row in ContactEventCount.objects.filter(contact_id__in=chunk, event__in=names):
             existing[(row.contact_id, row.event)] = row
-    create, update = [], []
+    create: list[ContactEventCount] = []
+    update: list[ContactEventCount] = []
     for contact_id, acc in accs.items():
         for name, (count, first_at, last_at) in acc.counts.items():
-            row = existing.get((contact_id, name))
-            if row is None:
+            found = existing.get((contact_id, name))
+            if found is None:
                 create.append(
                     ContactEventCount(
                         contact_id=contact_id,
@@ -108,10 +109,10 @@ def aggregates_apply(
                     )
                 )
             else:
-                row.count += count
-                row.first_at = min(row.first_at, first_at)
-                row.last_at = max(row.last_at, last_at)
-                update.append(row)
+                found.count += count
+                found.first_at = min(found.first_at, first_at)
+                found.last_at = max(found.last_at, last_at)
+                update.append(found)
     ContactEventCount.objects.bulk_create(create, batch_size=500)
     update_many(
         ContactEventCount,

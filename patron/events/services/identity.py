@@ -439,7 +439,9 @@ class Resolver:
         contact now, so the caller can apply their commerce effects.
         """
         if self.new_links:
-            links = {(self._follow(c), k, v): at for (c, k, v), at in self.new_links.items()}
+            links: dict[tuple[int, str, str], dt.datetime] = {
+                (self._follow(c) or c, k, v): at for (c, k, v), at in self.new_links.items()
+            }
             ContactIdentity.objects.bulk_create(
                 [ContactIdentity(contact_id=c, kind=k, value=v) for (c, k, v) in links],
                 ignore_conflicts=True,
@@ -469,11 +471,11 @@ class Resolver:
                 ["first_seen", "last_seen"],
                 [(r.first_seen, r.last_seen, r.pk) for r in fresh],
             )
-        stale = []
+        stale: list[tuple[dt.datetime, int]] = []
         for key, at in self.seen.items():
-            row = self.rows.get(key)
-            if row is not None and at - row[1] > LAST_SEEN_GRANULARITY:
-                stale.append((at, row[0]))
+            known = self.rows.get(key)
+            if known is not None and at - known[1] > LAST_SEEN_GRANULARITY:
+                stale.append((at, known[0]))
         update_many(ContactIdentity, ["last_seen"], stale)
         attached: list[int] = []
         for anonymous_id, contact_id in self.attach.items():

@@ -278,7 +278,7 @@ def events_insert(rows: list[dict[str, Any]]) -> int:
     pg = connection.vendor == "postgresql"
     adapt_time = connection.ops.adapt_datetimefield_value if pg else _sqlite_time
     fields = [Event._meta.get_field(name) for name in COLUMNS]
-    names = ", ".join(qn(f.column) for f in fields)  # type: ignore[union-attr]
+    names = ", ".join(qn(str(f.column)) for f in fields)  # type: ignore[union-attr]
     one = "(" + ", ".join("%s::jsonb" if pg and n in _JSON_COLUMNS else "%s" for n in COLUMNS) + ")"
     inserted = 0
     for start in range(0, len(rows), INSERT_CHUNK):

@@ -78,7 +78,7 @@ class Problems:
     def add(self, event: Event, reason: str) -> None:
         self.items.append(
             RejectedMessage(
-                source_id=event.source_id,
+                source_id=event.source_id,  # type: ignore[misc]
                 stage=RejectedMessage.Stage.PROCESSING,
                 received_at=event.received_at,
                 type=event.type,
