@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "patron.support",
     "patron.privacy",
     "patron.hygiene",
+    "patron.imports",
     "patron.web",
 ]
 
@@ -131,6 +132,10 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = ["patron.accounts.backends.ThrottledModelBackend"]
+PATRON_LOGIN_MAX_FAILURES_PER_USER = int(os.environ.get("PATRON_LOGIN_MAX_FAILURES", "5"))
+PATRON_LOGIN_MAX_FAILURES_PER_ADDRESS = 50
+PATRON_LOGIN_WINDOW_SECONDS = 15 * 60
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:contacts"
 LOGOUT_REDIRECT_URL = "web:login"
