@@ -9,5 +9,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("v1/", include("patron.events.urls")),
+    path("imports/", include("patron.imports.urls")),
     path("", include("patron.web.urls")),
 ]

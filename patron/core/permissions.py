@@ -29,6 +29,7 @@ class P(StrEnum):
     CONSENT_RECORD = "consent.record"
     CUSTOM_FIELD_MANAGE = "customfield.manage"
     EXPORT = "data.export"
+    IMPORT = "data.import"
     AUDIT_VIEW = "audit.view"
     USER_MANAGE = "user.manage"
     APIKEY_MANAGE = "apikey.manage"
@@ -86,6 +87,7 @@ DEFAULT_ROLES: dict[str, tuple[str, frozenset[str], bool]] = {
                 P.LIST_MANAGE,
                 P.CONSENT_RECORD,
                 P.EXPORT,
+                P.IMPORT,
                 P.QUALITY_VIEW,
             }
         ),

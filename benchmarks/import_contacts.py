@@ -1,0 +1,322 @@
+"""Import benchmark: a messy contact CSV imported with normalisation and duplicate checks.
+
+    .venv/bin/python benchmarks/import_contacts.py                 # 10k, 100k, 1M on both DBs
+    .venv/bin/python benchmarks/import_contacts.py --sizes 100000 --db sqlite
+    .venv/bin/python benchmarks/import_contacts.py --write-docs     # also update docs/performance.md
+
+For every size it generates a CSV (deterministic) with realistic mess: mixed phone formats
+(national, international, 00-prefix, dots, brackets), names in UPPER/lower case, stray
+whitespace, 3% duplicates (an earlier person again: other case, other phone format) and
+1% bad rows (invalid or missing email, cells missing, a phone that is not one, a date that
+is not one). Each import runs in a fresh process on a fresh database (SQLite file, or a
+new PostgreSQL database) through ``patron import contacts`` (the same code as the UI's
+background task: hygiene normalisation in keep-and-flag mode, duplicate checks, bulk
+writes, journal, activity entries), and is then run a second time (re-import: must change
+nothing). Reported: rows/s, wall time, peak RSS of the importing process tree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import os
+import platform
+import random
+import re
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "var" / "bench"
+PG_URL = os.environ.get("PG_URL", "postgres://postgres@127.0.0.1:5432/patron")
+HEADERS = [
+    "First Name",
+    "Last Name",
+    "Email",
+    "Phone",
+    "Company",
+    "Job Title",
+    "City",
+    "Country",
+    "Birthday",
+]
+FIRST = (
+    "James Mary John Patricia Robert Jennifer Michael Linda William Elizabeth David Barbara "
+    "Richard Susan Joseph Jessica Thomas Sarah Charles Karen Christopher Nancy Daniel Lisa "
+    "Matthew Betty Anthony Margaret Mark Sandra Donald Ashley Steven Kimberly Paul Emily "
+    "Andrew Donna Joshua Michelle Kenneth Dorothy Kevin Carol Brian Amanda George Melissa "
+    "Lukas Anna Jonas Lea Felix Marie Léa Chloé Hugo Manon José María Lucía Pablo Sofía "
+    "Giulia Marco Noah Emma Liam Olivia Søren Åsa Zoë François Renée Björn Jürgen"
+).split()
+LAST = (
+    "Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez "
+    "Lopez Gonzalez Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson "
+    "White Harris Sanchez Clark Ramirez Lewis Robinson Walker Young Allen King Wright Scott "
+    "Müller Schmidt Schneider Fischer Weber Meyer Wagner Becker Dubois Durand Lefèvre Moreau "
+    "Fernández López Martín Rossi Russo Ferrari Jansen de Vries van den Berg O'Brien "
+    "McDonald MacLeod Nguyen Kowalski Novak"
+).split()
+JOBS = ["CEO", "CTO", "Sales Manager", "Engineer", "Marketing Lead", "Buyer", "Consultant", ""]
+CITIES = ["New York", "Berlin", "Paris", "Madrid", "London", "Rome", "Amsterdam", "Chicago"]
+COUNTRIES = [
+    ("US", ["US", "USA", "United States", "us"]),
+    ("DE", ["DE", "Germany", "Deutschland"]),
+    ("FR", ["FR", "France"]),
+    ("GB", ["UK", "United Kingdom", "GB"]),
+    ("ES", ["Spain", "España", "ES"]),
+]
+DOMAINS = ["example.com", "mail.example.org", "gmail.com", "corp.example.net", "web.example.de"]
+
+
+def _phone(rng: random.Random, country: str, n: int) -> str:
+    sub = f"{n % 10_000_000:07d}"
+    if country == "US":
+        area = 201 + (n // 10_000_000) % 700
+        local = f"{area}{sub}"
+        fmt = rng.randrange(4)
+        if fmt == 0:
+            return f"({local[:3]}) {local[3:6]}-{local[6:]}"
+        if fmt == 1:
+            return f"+1 {local[:3]} {local[3:6]} {local[6:]}"
+        if fmt == 2:
+            return f"{local[:3]}.{local[3:6]}.{local[6:]}"
+        return f"1-{local[:3]}-{local[3:6]}-{local[6:]}"
+    if country == "DE":
+        return rng.choice([f"+49 30 {sub}", f"030 {sub}", f"0049 30 {sub}", f"+49 (0)30 {sub}"])
+    if country == "FR":
+        return rng.choice([f"+33 1 {sub[:2]} {sub[2:4]} {sub[4:6]} 0{sub[6]}", f"01{sub}0"])
+    if country == "GB":
+        return rng.choice([f"+44 20 7{sub}", f"020 7{sub}"])
+    return rng.choice([f"+34 91 {sub}", f"91 {sub}"])
+
+
+def _mess(rng: random.Random, text: str) -> str:
+    r = rng.random()
+    if r < 0.15:
+        text = text.upper()
+    elif r < 0.3:
+        text = text.lower()
+    if rng.random() < 0.2:
+        text = f"  {text} "
+    return text
+
+
+def generate(path: Path, rows: int, seed: int = 42) -> dict[str, int]:
+    """Write the messy CSV; returns how many duplicate and bad rows it planted."""
+    rng = random.Random(seed)
+    planted = {"duplicates": 0, "bad": 0}
+    people: list[list[str]] = []
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(HEADERS)
+        for i in range(rows):
+            r = rng.random()
+            if r < 0.03 and people:
+                base = list(rng.choice(people[-5000:]))
+                base[0] = _mess(rng, base[0].strip())
+                base[2] = base[2].strip().upper() if rng.random() < 0.5 else f" {base[2].strip()}"
+                w.writerow(base)
+                planted["duplicates"] += 1
+                continue
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            code, names = rng.choice(COUNTRIES)
+            local = re.sub(r"[^a-z]", "", f"{first}.{last}".lower()) or "x"
+            email = f"{local}{i}@{rng.choice(DOMAINS)}"
+            born = dt.date(1950, 1, 1) + dt.timedelta(days=rng.randrange(20000))
+            birthday = rng.choice(
+                [born.isoformat(), born.strftime("%d.%m.%Y"), born.strftime("%B %d, %Y")]
+            )
+            row = [
+                _mess(rng, first),
+                _mess(rng, last),
+                email if rng.random() > 0.1 else email.replace(local, local.capitalize()),
+                _phone(rng, code, i),
+                f"Company {rng.randrange(5000)}",
+                rng.choice(JOBS),
+                rng.choice(CITIES),
+                rng.choice(names),
+                birthday,
+            ]
+            if r > 0.99:
+                kind = rng.randrange(5)
+                if kind == 0:
+                    row[2] = email.replace("@", " at ")
+                elif kind == 1:
+                    row[2] = ""
+                elif kind == 2:
+                    row = row[:3]
+                elif kind == 3:
+                    row[3] = "call me maybe"
+                else:
+                    row[8] = "32/13/1999"
+                planted["bad"] += 1
+            else:
+                people.append(row)
+                if len(people) > 20000:
+                    del people[:10000]
+            w.writerow(row)
+    return planted
+
+
+def _peak_children_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def run_import(csv_path: Path, db: str, size: int) -> dict[str, object]:
+    """Migrate a fresh database, then import the file twice, each in a new process."""
+    var = OUT / f"site-{db}-{size}"
+    var.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env.update(PATRON_VAR_DIR=str(var), DJANGO_SETTINGS_MODULE="patron.settings", DEBUG="false")
+    if db == "sqlite":
+        dbfile = var / "bench.sqlite3"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{dbfile}{suffix}").unlink(missing_ok=True)
+        env["DATABASE_URL"] = f"sqlite:///{dbfile}"
+    else:
+        name = f"patron_bench_{size}"
+        base = PG_URL.rsplit("/", 1)[0]
+        import psycopg
+
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        env["DATABASE_URL"] = f"{base}/{name}"
+    patron = [sys.executable, "-m", "patron.cli"]
+    subprocess.run([*patron, "migrate", "-v", "0"], env=env, check=True)
+    subprocess.run(
+        [*patron, "createadmin", "--username", "bench", "--password", "bench-password-42"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    out: dict[str, object] = {"db": db, "rows": size}
+    for label in ("first", "again"):
+        code = (
+            "import resource,subprocess,sys,json;"
+            "p=subprocess.run(sys.argv[1:],capture_output=True,text=True);"
+            "sys.stderr.write(p.stderr[-2000:] if p.returncode else '');"
+            "print(json.dumps({'rc':p.returncode,'out':p.stdout,"
+            "'rss':resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))"
+        )
+        started = time.monotonic()
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                code,
+                *patron,
+                "import",
+                "contacts",
+                str(csv_path),
+                "--json",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        wall = time.monotonic() - started
+        meta = json.loads(proc.stdout)
+        if meta["rc"]:
+            raise SystemExit(f"import failed: {proc.stderr}")
+        result = json.loads(meta["out"].strip().splitlines()[-1])
+        out[label] = {
+            "seconds": round(wall, 1),
+            "rows_per_second": round(size / wall),
+            "peak_rss_mb": round(meta["rss"] / 1024),
+            "counts": result["counts"],
+        }
+        print(f"  {db} {size:>9,} {label}: {wall:6.1f}s {size / wall:9,.0f} rows/s "
+              f"rss {meta['rss'] / 1024:6.0f} MB {result['counts']}", flush=True)
+    return out
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GB RAM, Python {platform.python_version()}"
+
+
+def write_docs(results: list[dict[str, object]]) -> None:
+    import sqlite3
+
+    docs = ROOT / "docs" / "performance.md"
+    start, end = "<!-- import-benchmark:start -->", "<!-- import-benchmark:end -->"
+    lines = [
+        start,
+        "",
+        f"Measured {dt.date.today().isoformat()} on {machine()}, SQLite "
+        f"{sqlite3.sqlite_version}, PostgreSQL (local, default settings). Command: "
+        "`.venv/bin/python benchmarks/import_contacts.py --write-docs`.",
+        "",
+        "| database | rows | first import | rows/s | re-import (no-op) | rows/s | peak RSS |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        f, a = r["first"], r["again"]
+        assert isinstance(f, dict) and isinstance(a, dict)
+        lines.append(
+            f"| {r['db']} | {r['rows']:,} | {f['seconds']} s | {f['rows_per_second']:,} | "
+            f"{a['seconds']} s | {a['rows_per_second']:,} | {f['peak_rss_mb']} MB |"
+        )
+    lines.append("")
+    lines.append("Counts of the first import (created / duplicate / error / flagged):")
+    lines.append("")
+    for r in results:
+        c = r["first"]["counts"]  # type: ignore[index]
+        lines.append(
+            f"- {r['db']} {r['rows']:,}: created {c['created']:,}, duplicate {c['duplicate']:,}, "
+            f"error {c['error']:,}, flagged {c['flagged']:,}; re-import: "
+            f"unchanged {r['again']['counts']['unchanged']:,}, "  # type: ignore[index]
+            f"created {r['again']['counts']['created']}, "  # type: ignore[index]
+            f"updated {r['again']['counts']['updated']}"  # type: ignore[index]
+        )
+    lines += ["", end]
+    block = "\n".join(lines)
+    text = docs.read_text() if docs.exists() else "# Performance\n"
+    if start in text:
+        text = re.sub(re.escape(start) + ".*?" + re.escape(end), block, text, flags=re.S)
+    else:
+        text = text.rstrip() + "\n\n## Import (issue 5)\n\n" + block + "\n"
+    docs.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--write-docs", action="store_true")
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    results = []
+    for size in sizes:
+        path = OUT / f"contacts-{size}.csv"
+        if not path.exists():
+            t = time.monotonic()
+            planted = generate(path, size)
+            print(f"generated {path} ({size:,} rows, {planted}) in {time.monotonic() - t:.1f}s")
+        for db in dbs:
+            results.append(run_import(path, db, size))
+    (OUT / "results.json").write_text(json.dumps(results, indent=2))
+    if args.write_docs:
+        write_docs(results)
+        print("docs/performance.md updated")
+
+
+if __name__ == "__main__":
+    main()

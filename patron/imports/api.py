@@ -1,0 +1,183 @@
+"""/api/v1/imports and /api/v1/exports: the same services as the pages.
+
+Every endpoint goes through a scoped selector or a service that checks P.IMPORT or
+P.EXPORT; refusals (403/404) change nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from django.http import HttpRequest, StreamingHttpResponse
+from ninja import File, Router, Schema, Status, UploadedFile
+from pydantic import Field
+
+from patron.contacts.selectors import ContactFilters
+from patron.core.api_base import actor_of
+from patron.core.api_schemas import ERRORS, Id, InputSchema, PathId
+from patron.imports.models import ImportJob
+from patron.imports.selectors import (
+    REPORT_HEADER,
+    import_job_get,
+    import_jobs_visible_to,
+    import_report_rows,
+)
+from patron.imports.services import (
+    ExportSpec,
+    contacts_export,
+    import_job_configure,
+    import_job_create,
+    import_job_preview,
+    import_job_resume,
+    import_job_rollback,
+    import_job_start,
+)
+from patron.imports.services.exports import DEFAULT_FIELDS, report_csv
+
+router = Router(tags=["imports"])
+exports = Router(tags=["exports"])
+
+
+class JobOut(Schema):
+    id: int
+    file_name: str
+    file_format: str
+    encoding: str
+    delimiter: str
+    headers: list[str]
+    mapping: dict[str, str]
+    options: dict[str, Any]
+    status: str
+    error: str
+    preview: dict[str, Any]
+    total_rows: int | None
+    rows_done: int
+    counts: dict[str, Any]
+    rate: float | None
+    eta_seconds: float | None
+    created_at: Any
+    finished_at: Any | None
+    rolled_back_at: Any | None
+    rollback_report: dict[str, Any]
+
+
+def _out(job: ImportJob) -> dict[str, Any]:
+    return {name: getattr(job, name if name != "id" else "pk") for name in JobOut.model_fields}
+
+
+class OptionsIn(InputSchema):
+    key: str = Field("email", max_length=70)
+    on_new: Literal["create", "skip"] = "create"
+    on_existing: Literal["update", "fill_empty", "skip"] = "update"
+    on_error: Literal["skip", "stop"] = "skip"
+    on_duplicate: Literal["skip", "create"] = "skip"
+    tags: list[str] = Field(default_factory=list, max_length=20)
+
+
+class ConfigureIn(InputSchema):
+    mapping: dict[str, str] | None = Field(None, max_length=500)
+    options: OptionsIn | None = None
+
+
+@router.get("/imports", response={200: list[JobOut], **ERRORS}, summary="My imports")
+def list_jobs(request: HttpRequest) -> list[dict[str, Any]]:
+    return [_out(j) for j in import_jobs_visible_to(actor_of(request))[:100]]
+
+
+@router.post("/imports", response={201: JobOut, **ERRORS}, summary="Upload a file")
+def create_job(request: HttpRequest, file: File[UploadedFile]) -> Status[dict[str, Any]]:
+    job = import_job_create(actor=actor_of(request), file=file, file_name=file.name or "upload")
+    return Status(201, _out(job))
+
+
+@router.get("/imports/{job_id}", response={200: JobOut, **ERRORS}, summary="An import")
+def get_job(request: HttpRequest, job_id: PathId) -> dict[str, Any]:
+    return _out(import_job_get(actor_of(request), job_id))
+
+
+@router.patch("/imports/{job_id}", response={200: JobOut, **ERRORS}, summary="Map and set options")
+def configure_job(request: HttpRequest, job_id: PathId, payload: ConfigureIn) -> dict[str, Any]:
+    actor = actor_of(request)
+    job = import_job_get(actor, job_id)
+    job = import_job_configure(
+        actor=actor,
+        job=job,
+        mapping=payload.mapping,
+        options=payload.options.model_dump() if payload.options else None,
+    )
+    return _out(job)
+
+
+@router.post("/imports/{job_id}/preview", response={200: JobOut, **ERRORS}, summary="Dry run")
+def preview_job(request: HttpRequest, job_id: PathId) -> dict[str, Any]:
+    actor = actor_of(request)
+    return _out(import_job_preview(actor=actor, job=import_job_get(actor, job_id), workers=0))
+
+
+@router.post("/imports/{job_id}/run", response={202: JobOut, **ERRORS}, summary="Run it")
+def run_job(request: HttpRequest, job_id: PathId) -> Status[dict[str, Any]]:
+    actor = actor_of(request)
+    return Status(202, _out(import_job_start(actor=actor, job=import_job_get(actor, job_id))))
+
+
+@router.post("/imports/{job_id}/resume", response={202: JobOut, **ERRORS}, summary="Resume")
+def resume_job(request: HttpRequest, job_id: PathId) -> Status[dict[str, Any]]:
+    actor = actor_of(request)
+    return Status(202, _out(import_job_resume(actor=actor, job=import_job_get(actor, job_id))))
+
+
+@router.post("/imports/{job_id}/rollback", response={200: JobOut, **ERRORS}, summary="Roll back")
+def rollback_job(request: HttpRequest, job_id: PathId) -> dict[str, Any]:
+    actor = actor_of(request)
+    return _out(import_job_rollback(actor=actor, job=import_job_get(actor, job_id)))
+
+
+@router.get("/imports/{job_id}/report", response={200: None, **ERRORS}, summary="Report CSV")
+def job_report(request: HttpRequest, job_id: PathId) -> StreamingHttpResponse:
+    actor = actor_of(request)
+    job = import_job_get(actor, job_id)
+    response = StreamingHttpResponse(
+        report_csv(import_report_rows(actor, job.pk), REPORT_HEADER),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-report.csv"'
+    return response
+
+
+class ExportIn(InputSchema):
+    format: Literal["csv", "xlsx"] = "csv"
+    fields: list[str] = Field(default_factory=lambda: list(DEFAULT_FIELDS), max_length=200)
+    ids: list[Id] | None = Field(None, max_length=100_000)
+    list_id: Id | None = None
+    q: str = Field("", max_length=200)
+    tag: str = Field("", max_length=80)
+    stage: str = Field("", max_length=40)
+    owner: str = Field("", max_length=20)
+    country: str = Field("", max_length=2)
+
+
+@exports.post("/contacts", response={200: None, **ERRORS}, summary="Export contacts")
+def export_contacts(request: HttpRequest, payload: ExportIn) -> StreamingHttpResponse:
+    result = contacts_export(
+        actor=actor_of(request),
+        spec=ExportSpec(
+            fmt=payload.format,
+            fields=tuple(payload.fields),
+            filters=ContactFilters(
+                q=payload.q,
+                tag=payload.tag,
+                stage=payload.stage,
+                owner=payload.owner,
+                country=payload.country,
+            ),
+            ids=tuple(payload.ids) if payload.ids is not None else None,
+            list_id=payload.list_id,
+        ),
+    )
+    response = StreamingHttpResponse(result.body, content_type=result.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{result.filename}"'
+    response["X-Export-Rows"] = str(result.rows)
+    return response
+
+
+ROUTERS = [("", router), ("/exports", exports)]

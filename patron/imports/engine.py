@@ -1,0 +1,369 @@
+"""Running an import job over its file: dry run or real run, chunk by chunk.
+
+Rows are read in a stream, prepared (normalised) in worker processes when there are
+enough of them, and classified/written by this process one chunk at a time. In a real
+run each chunk commits in its own transaction together with its journal
+(``ImportChunk``) and the job's checkpoint (``last_row``), so a killed run resumes after
+the last committed chunk and never writes a row twice. The job row is locked at each
+commit and the checkpoint compared, so two runners of one job cannot both write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import logging
+import multiprocessing as mp
+import os
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, connections, transaction
+from django.utils import timezone
+
+from patron.contacts.models import CustomField
+from patron.contacts.selectors import contacts_visible_to, lifecycle_stages
+from patron.core.services import activity_record, workspace_get
+from patron.imports.chunk import REPORT_LIMIT, ChunkProcessor, ChunkResult, ChunkState, jsonable
+from patron.imports.fastwrite import tune_connection
+from patron.imports.models import ImportChunk, ImportJob
+from patron.imports.options import options_of
+from patron.imports.prepare import CustomDef, Plan, Prepared, prepare_rows
+from patron.imports.readers import ImportFileError, info_from_job, iter_rows
+from patron.imports.seen import Fingerprints
+
+logger = logging.getLogger(__name__)
+Progress = Callable[[ImportJob], None]
+
+
+class ImportStopped(Exception):
+    """The run cannot go on (another runner took over, errors under "stop", file changed)."""
+
+
+def chunk_rows() -> int:
+    return int(
+        getattr(settings, "PATRON_IMPORT_CHUNK_ROWS", 0)
+        or os.environ.get("PATRON_IMPORT_CHUNK_ROWS", 5000)
+    )
+
+
+def default_workers() -> int:
+    value = os.environ.get("PATRON_IMPORT_WORKERS")
+    if value is not None:
+        return int(value)
+    return min(os.cpu_count() or 1, 4)
+
+
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def custom_fields_map() -> dict[str, CustomField]:
+    return {f.key: f for f in CustomField.objects.filter(entity=CustomField.Entity.CONTACT)}
+
+
+def plan_for(job: ImportJob, custom: dict[str, CustomField]) -> Plan:
+    headers = tuple(job.headers)
+    columns = tuple(
+        (headers.index(h), target)
+        for h, target in (job.mapping or {}).items()
+        if target and h in headers
+    )
+    opts = options_of(job)
+    return Plan(
+        headers=headers,
+        columns=tuple(sorted(columns)),
+        key=opts.key,
+        region=workspace_get().default_region or settings.PATRON_DEFAULT_REGION,
+        stages=tuple((s["key"], s.get("label", s["key"])) for s in lifecycle_stages()),
+        custom=tuple(
+            CustomDef(
+                key=f.key,
+                label=f.label,
+                type=f.type,
+                choices=tuple(f.choices or ()),
+                max_length=f.max_length,
+            )
+            for f in custom.values()
+        ),
+        tags=opts.tags,
+    )
+
+
+# --- preparation, possibly in worker processes ---------------------------------------------
+
+_WORKER_PLAN: Plan | None = None
+
+
+def _worker_init(plan: Plan) -> None:
+    global _WORKER_PLAN
+    _WORKER_PLAN = plan
+
+
+def _worker_prepare(rows: list[tuple[int, list[Any], str]]) -> list[Prepared]:
+    assert _WORKER_PLAN is not None
+    return prepare_rows(_WORKER_PLAN, rows)
+
+
+def _prepared_chunks(
+    plan: Plan, chunks: Iterator[list[tuple[int, list[Any], str]]], workers: int
+) -> Iterator[list[Prepared]]:
+    """Prepared chunks in file order; at most ``workers + 1`` chunks in flight."""
+    if workers <= 1 or connection.in_atomic_block:
+        for rows in chunks:
+            yield prepare_rows(plan, rows)
+        return
+    connections.close_all()  # never hand an open database connection to a fork
+    ctx = mp.get_context("fork")
+    with ctx.Pool(workers, initializer=_worker_init, initargs=(plan,)) as pool:
+        pending: deque[Any] = deque()
+        for rows in chunks:
+            pending.append(pool.apply_async(_worker_prepare, (rows,)))
+            if len(pending) > workers:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+
+def _batched(rows: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    while batch := list(itertools.islice(rows, size)):
+        yield batch
+
+
+# --- the job ------------------------------------------------------------------------------
+
+
+class JobRunner:
+    def __init__(self, job: ImportJob, *, actor: Any, workers: int | None = None) -> None:
+        self.job = job
+        self.actor = actor
+        self.workers = default_workers() if workers is None else workers
+        self.custom = custom_fields_map()
+        self.plan = plan_for(job, self.custom)
+        self.options = options_of(job)
+        self.info = info_from_job(job)
+
+    def _check_file(self) -> None:
+        try:
+            digest = file_sha256(self.job.file_path)
+        except OSError as exc:
+            raise ImportStopped("The uploaded file is no longer available.") from exc
+        if digest != self.job.file_sha256:
+            raise ImportStopped("The uploaded file has changed since it was checked.")
+
+    def _processor(self, state: ChunkState) -> ChunkProcessor:
+        visible = None
+        if getattr(self.actor, "is_restricted", False):
+            visible = _VisibleIds(self.actor)
+        return ChunkProcessor(
+            job_id=self.job.pk,
+            actor=self.actor,
+            options=self.options,
+            custom_fields=self.custom,
+            visible=visible,
+            state=state,
+        )
+
+    def _chunks(self, start_row: int) -> Iterator[list[Prepared]]:
+        rows = iter_rows(self.job.file_path, self.info, start_row=start_row)
+        return _prepared_chunks(self.plan, _batched(rows, chunk_rows()), self.workers)
+
+    # --- dry run --------------------------------------------------------------------------
+
+    def preview(self, progress: Progress | None = None) -> dict[str, Any]:
+        """Classify every row without writing; returns (and stores) the summary."""
+        self._check_file()
+        state = ChunkState()
+        processor = self._processor(state)
+        counts: Counter[str] = Counter()
+        issues: list[dict[str, Any]] = []
+        changes: list[dict[str, Any]] = []
+        rows = 0
+        for prepared in self._chunks(2):
+            result = processor.classify(prepared)
+            counts.update(result.counts)
+            rows += len(prepared)
+            _collect(result, issues, changes)
+            if progress is not None:
+                self.job.preview = {"rows_checked": rows}
+                progress(self.job)
+        summary = {
+            "rows": rows,
+            "counts": {k: counts.get(k, 0) for k in _COUNT_KEYS},
+            "issues": issues,
+            "issues_truncated": len(issues) >= REPORT_LIMIT,
+            "changes": changes,
+        }
+        return summary
+
+    # --- run --------------------------------------------------------------------------------
+
+    def run(self, progress: Progress | None = None) -> ImportJob:
+        self._check_file()
+        job = self.job
+        state = ChunkState()
+        for chunk in ImportChunk.objects.filter(job=job).order_by("seq").iterator():
+            state.seen.load(chunk.seen_keys)
+            state.created.add_many(cid for _, cid in chunk.created)
+        processor = self._processor(state)
+        session_rows = 0
+        session_start = time.monotonic()
+        for prepared in self._chunks(job.last_row + 1):
+            if not prepared:
+                continue
+            t0 = time.monotonic()
+            seen_before = _snapshot_seen(state.seen)
+            try:
+                with transaction.atomic():
+                    tune_connection()
+                    locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+                    if locked.status != ImportJob.Status.RUNNING or locked.last_row != job.last_row:
+                        raise ImportStopped("Another run of this import took over.")
+                    result = processor.classify(prepared)
+                    if self.options.on_error == "stop" and result.counts.get("error"):
+                        first = next(o for o in result.outcomes if o.action == "error")
+                        raise ImportStopped(
+                            f"Row {first.p.row}: {first.reason} (bad rows stop the import)."
+                        )
+                    processor.write(result)
+                    _commit_chunk(locked, result, prepared)
+                    session_rows += len(prepared)
+                    elapsed = time.monotonic() - session_start
+                    locked.run_seconds += time.monotonic() - t0
+                    locked.rate = session_rows / elapsed if elapsed > 0 else None
+                    if locked.total_rows and locked.rate:
+                        left = max(locked.total_rows - locked.rows_done, 0)
+                        locked.eta_seconds = left / locked.rate
+                    locked.save()
+            except BaseException:
+                _restore_seen(state.seen, seen_before)
+                raise
+            job.__dict__.update(
+                {k: getattr(locked, k) for k in _PROGRESS_FIELDS}  # keep our copy in step
+            )
+            if progress is not None:
+                progress(job)
+        with transaction.atomic():
+            locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+            if locked.status != ImportJob.Status.RUNNING:
+                raise ImportStopped("The import is no longer running.")
+            locked.status = ImportJob.Status.DONE
+            locked.finished_at = timezone.now()
+            locked.eta_seconds = 0
+            if locked.total_rows is None or locked.total_rows < locked.rows_done:
+                locked.total_rows = locked.rows_done
+            locked.save()
+            activity_record(
+                actor=self.actor,
+                verb="import.completed",
+                subject=locked,
+                subject_label=f"Import of {locked.file_name}"[:300],
+                changes={
+                    "file": locked.file_name,
+                    "counts": locked.counts,
+                    "rows": locked.rows_done,
+                    "options": locked.options,
+                },
+            )
+        return locked
+
+
+_COUNT_KEYS = ("created", "updated", "unchanged", "duplicate", "error", "skipped", "flagged")
+_PROGRESS_FIELDS = (
+    "rows_done",
+    "last_row",
+    "chunks_done",
+    "counts",
+    "rate",
+    "eta_seconds",
+    "run_seconds",
+    "total_rows",
+)
+
+
+class _VisibleIds:
+    """``cid in visible``: whether a restricted actor may change that contact."""
+
+    def __init__(self, actor: Any) -> None:
+        self.qs = contacts_visible_to(actor)
+
+    def __contains__(self, cid: int) -> bool:
+        return self.qs.filter(pk=cid).exists()
+
+
+def _snapshot_seen(seen: Fingerprints) -> Any:
+    seen.flush()
+    return list(seen._runs)
+
+
+def _restore_seen(seen: Fingerprints, runs: Any) -> None:
+    seen._runs = list(runs)
+    seen._fresh = set()
+
+
+def _commit_chunk(job: ImportJob, result: ChunkResult, prepared: list[Prepared]) -> None:
+    ImportChunk.objects.create(
+        job=job,
+        seq=job.chunks_done + 1,
+        first_row=prepared[0].row,
+        last_row=prepared[-1].row,
+        created=result.created,
+        created_other=result.created_other,
+        seen_keys=Fingerprints.to_bytes(result.fingerprints),
+        counts=dict(result.counts),
+    )
+    counts = Counter(job.counts or {})
+    counts.update(result.counts)
+    job.counts = {k: counts.get(k, 0) for k in _COUNT_KEYS}
+    job.chunks_done += 1
+    job.rows_done += len(prepared)
+    job.last_row = prepared[-1].row
+    job.heartbeat_at = timezone.now()
+
+
+def _collect(
+    result: ChunkResult, issues: list[dict[str, Any]], changes: list[dict[str, Any]]
+) -> None:
+    for o in result.outcomes:
+        if o.action in ("error", "duplicate") or (o.action == "created" and o.p.invalid):
+            if len(issues) < REPORT_LIMIT:
+                reason = o.reason or "; ".join(
+                    f"{k}: {v['reason']}" for k, v in sorted(o.p.invalid.items())
+                )
+                column = o.column or (", ".join(sorted(o.p.invalid)) if o.p.invalid else "")
+                issues.append(
+                    {"row": o.p.row, "action": o.action, "column": column, "reason": reason}
+                )
+        elif o.action == "updated" and len(changes) < 20:
+            changes.append(
+                {
+                    "row": o.p.row,
+                    "contact_id": o.contact_id,
+                    "before": {k: jsonable(v) for k, v in o.changes.get("before", {}).items()},
+                    "after": {k: jsonable(v) for k, v in o.changes.get("after", {}).items()},
+                    "tags_added": o.changes.get("tags_added", []),
+                }
+            )
+
+
+def execute(
+    job: ImportJob,
+    *,
+    actor: Any,
+    dry_run: bool,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> Any:
+    """Entry for services: a dry-run summary, or the finished job."""
+    try:
+        runner = JobRunner(job, actor=actor, workers=workers)
+        return runner.preview(progress) if dry_run else runner.run(progress)
+    except ImportFileError as exc:
+        raise ImportStopped(str(exc)) from exc

@@ -1,0 +1,70 @@
+"""Fast inserts for an import's high-volume rows (contacts, tag links, memberships, activity).
+
+Contacts get their ids before they are inserted (reserved from the sequence on PostgreSQL;
+on SQLite the chunk's transaction holds the write lock, so max(id) + 1 ... is ours), then
+go in with one prepared ``INSERT`` run by ``executemany`` (patron.core.demo.bulk's
+FastInsert: values adapted exactly as Django would). That is several times faster than
+``bulk_create``, which compiles SQL value by value.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from django.db import connection, models
+
+from patron.core.demo.bulk import FastInsert
+
+
+@cache
+def inserter(model: type[models.Model], names: tuple[str, ...]) -> FastInsert:
+    return FastInsert(model, list(names))
+
+
+def reserve_ids(model: type[models.Model], count: int) -> list[int]:
+    """``count`` fresh primary keys for ``model`` (call inside the writing transaction)."""
+    if count <= 0:
+        return []
+    table = model._meta.db_table
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [table, count],
+            )
+            return [r[0] for r in cursor.fetchall()]
+        cursor.execute(f"SELECT MAX(id) FROM {qn(table)}")  # noqa: S608 - identifier from _meta
+        top = cursor.fetchone()[0] or 0
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+            row = cursor.fetchone()
+            top = max(top, row[0] if row else 0)
+    return list(range(top + 1, top + 1 + count))
+
+
+def insert_dicts(
+    model: type[models.Model], rows: list[dict[str, Any]], names: tuple[str, ...]
+) -> None:
+    """Insert rows given as {attname: value}; every name in ``names`` must be present."""
+    if not rows:
+        return
+    fast = inserter(model, names)
+    attnames = fast.attnames[: len(names)]
+    fast.insert([tuple(row[a] for a in attnames) for row in rows])
+
+
+def insert_objects(model: type[models.Model], objs: list[Any], names: tuple[str, ...]) -> None:
+    if not objs:
+        return
+    fast = inserter(model, names)
+    fast.insert(fast.rows_from(objs))
+
+
+def tune_connection() -> None:
+    """A bigger page cache for the importing connection (SQLite's default is 2 MB, and
+    a growing contacts table with its indexes soon needs more)."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size = -262144")  # 256 MB, allocated as used

@@ -1,0 +1,338 @@
+"""Row preparation: cells -> normalised contact values, with no database access.
+
+Pure functions of a row and a ``Plan`` (mapping, custom-field definitions, region), so
+they run in worker processes. Every contact value goes through the hygiene normaliser
+(``contact_input_normalize`` in keep-and-flag mode): values that cannot be normalised are
+kept as entered in ``invalid`` (-> ``Contact.invalid_fields``) and the rest of the row is
+imported. Only what makes a row unusable is an error: the upsert key missing or invalid,
+nothing to identify the person by, or a row the reader could not read.
+
+Speed: the normaliser is called per *group* of fields that depend only on each other
+(names; country; postal code; email; phone and birthday with the row's region), and the
+groups whose values repeat across rows (names, countries, cities, ...) are memoised.
+``tests/test_prepare.py`` checks that this gives exactly what one call per row gives.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from patron.contacts.custom_fields import _one as custom_typed_value
+from patron.contacts.models import Contact, CustomField
+from patron.contacts.normalize import search_text_for
+from patron.hygiene.normalize import (
+    NormalizationError,
+    Normalized,
+    clean_text,
+    contact_input_normalize,
+    email_match_key,
+    name_key,
+    normalize_date,
+    phone_match_key,
+)
+from patron.imports.cells import unescape_cell
+from patron.imports.fastpath import email_fast
+
+NAME_FIELDS = ("full_name", "prefix", "first_name", "middle_name", "last_name", "suffix")
+HYGIENE_FIELDS = (*NAME_FIELDS, "email", "phone", "country", "birthday", "postal_code")
+PLAIN_FIELDS = (
+    "address_line1",
+    "address_line2",
+    "city",
+    "region",
+    "language",
+    "time_zone",
+    "job_title",
+    "source",
+)
+_MAX_LENGTH = {
+    f.name: f.max_length
+    for f in Contact._meta.concrete_fields
+    if getattr(f, "max_length", None) and f.name in (*PLAIN_FIELDS, "external_id")
+}
+TAG_MAX = 80
+COMPANY_MAX = 200
+CACHE = 200_000
+
+
+@dataclass(frozen=True)
+class CustomDef:
+    key: str
+    label: str
+    type: str
+    choices: tuple[str, ...] = ()
+    max_length: int = 500
+
+    def field(self) -> CustomField:
+        return CustomField(
+            key=self.key,
+            label=self.label,
+            type=self.type,
+            choices=list(self.choices),
+            max_length=self.max_length,
+        )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a worker needs to prepare rows: plain data, picklable."""
+
+    headers: tuple[str, ...]
+    columns: tuple[tuple[int, str], ...]  # (cell index, target) of mapped columns
+    key: str
+    region: str
+    stages: tuple[tuple[str, str], ...]  # (key, label) of lifecycle stages
+    custom: tuple[CustomDef, ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+@dataclass
+class Prepared:
+    row: int
+    values: dict[str, Any] = field(default_factory=dict)
+    invalid: dict[str, Any] = field(default_factory=dict)
+    touched: tuple[str, ...] = ()
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (column, reason)
+    custom: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    company: str = ""
+    key: str = ""
+    email_key: str = ""
+    name_key: str = ""
+    search_text: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def invalid_after(self, current: dict[str, Any] | None) -> dict[str, Any]:
+        """``invalid_fields`` of a contact once this row is applied (hygiene's rule)."""
+        norm = Normalized(invalid=dict(self.invalid), touched=set(self.touched))
+        return norm.invalid_fields_after(current)
+
+
+# --- memoised hygiene groups ---------------------------------------------------------------
+
+
+def _norm(data: tuple[tuple[str, Any], ...], country: str, region: str) -> Normalized:
+    return contact_input_normalize(
+        dict(data), existing_country=country, default_region=region, on_invalid="flag"
+    )
+
+
+_norm_cached = lru_cache(maxsize=CACHE)(_norm)
+
+
+@lru_cache(maxsize=CACHE)
+def _clean_cached(value: str) -> str:
+    return clean_text(value)
+
+
+@lru_cache(maxsize=CACHE)
+def _name_key_cached(first: str, last: str) -> str:
+    return name_key(first, last)
+
+
+def _hygiene(data: dict[str, Any], region: str) -> tuple[Normalized, str | None]:
+    """contact_input_normalize(data) in flag mode, one group at a time (see module doc)."""
+    out = Normalized()
+    out.touched.update(data)
+    names = tuple((k, data[k]) for k in NAME_FIELDS if k in data)
+    groups: list[Normalized] = []
+    if names and "full_name" not in data:
+        # Given parts are normalised each on its own (hygiene's rule): cache per part.
+        groups.extend(_norm_cached((item,), "", region) for item in names)
+    elif names:
+        groups.append(_norm_cached(names, "", region))
+    country = ""
+    if "country" in data:
+        got = _norm_cached((("country", data["country"]),), "", region)
+        country = got.values.get("country", "")
+        groups.append(got)
+    if "postal_code" in data:
+        groups.append(_norm_cached((("postal_code", data["postal_code"]),), "", region))
+    fast_key = None
+    if "email" in data:
+        fast = email_fast(data["email"])
+        if fast is not None:
+            out.values["email"], fast_key = fast
+        else:
+            groups.append(_norm((("email", data["email"]),), "", region))
+    if "phone" in data:
+        groups.append(_norm((("phone", data["phone"]),), country, region))
+    if "birthday" in data:
+        value = data["birthday"]
+        fn = _norm_cached if isinstance(value, (str, dt.date)) else _norm
+        groups.append(fn((("birthday", value),), country, region))
+    for got in groups:
+        out.values.update(got.values)
+        out.invalid.update(got.invalid)
+    return out, fast_key
+
+
+# --- one row --------------------------------------------------------------------------------
+
+
+def _custom_value(defn: CustomDef, raw: Any, region: str) -> list[dict[str, Any]]:
+    fld = defn.field()
+    if defn.type == CustomField.Type.DATE and not isinstance(raw, dt.date):
+        try:
+            raw = normalize_date(raw, region=region)
+        except NormalizationError as exc:
+            raise ValueError(str(exc)) from exc
+        if raw is None:
+            return []
+    if defn.type == CustomField.Type.MULTI_CHOICE:
+        items = (
+            [p.strip() for p in str(raw).split(",") if p.strip()] if isinstance(raw, str) else [raw]
+        )
+        return [custom_typed_value(fld, v) for v in dict.fromkeys(items)]
+    return [custom_typed_value(fld, raw)]
+
+
+def _split_tags(raw: str) -> list[str]:
+    out: list[str] = []
+    for part in str(raw).replace(";", ",").split(","):
+        name = _clean_cached(part)
+        if name and len(name) <= TAG_MAX and name not in out:
+            out.append(name)
+    return out
+
+
+def prepare_row(plan: Plan, row: int, cells: Sequence[Any], problem: str = "") -> Prepared:
+    p = Prepared(row=row)
+    if problem:
+        p.errors.append(("", problem))
+        return p
+    data: dict[str, Any] = {}
+    plain: dict[str, Any] = {}
+    custom_raw: dict[str, Any] = {}
+    headers = plan.headers
+    for index, target in plan.columns:
+        raw = cells[index]
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            continue
+        if isinstance(raw, str) and raw[:1] == "'":
+            raw = unescape_cell(raw)
+        if target in HYGIENE_FIELDS:
+            data[target] = raw
+        elif target.startswith("custom:"):
+            custom_raw[target[7:]] = (raw, headers[index])
+        else:
+            plain[target] = (raw, headers[index])
+    norm, fast_key = _hygiene(data, plan.region)
+    values = dict(norm.values)
+    invalid = dict(norm.invalid)
+    touched = set(norm.touched)
+    for target, (raw, _header) in plain.items():
+        text = _clean_cached(str(raw)) if isinstance(raw, str) else clean_text(raw)
+        if target == "tags":
+            p.tags = tuple(_split_tags(text))
+            continue
+        if target == "company":
+            if len(text) > COMPANY_MAX:
+                invalid["company"] = {"value": text[:1000], "reason": "Company name too long."}
+            else:
+                p.company = text
+            continue
+        touched.add(target)
+        limit = _MAX_LENGTH.get(target)
+        if limit and len(text) > limit:
+            invalid[target] = {
+                "value": text[:1000],
+                "reason": f"Ensure this value has at most {limit} characters.",
+            }
+            continue
+        if target == "lifecycle_stage":
+            stage = _stage(plan, text)
+            if stage is None:
+                invalid[target] = {"value": text[:1000], "reason": "Unknown lifecycle stage."}
+                continue
+            text = stage
+        values[target] = text if target != "external_id" else (text or None)
+    for key, (raw, _header) in custom_raw.items():
+        defn = next((d for d in plan.custom if d.key == key), None)
+        if defn is None:
+            continue
+        try:
+            p.custom[key] = _custom_value(defn, raw, values.get("country") or plan.region)
+        except ValueError as exc:
+            invalid[f"custom.{key}"] = {"value": str(raw)[:1000], "reason": str(exc)}
+    # The key: it must be present and valid, it is what makes re-imports safe.
+    key_field = plan.key
+    if key_field.startswith("custom:"):
+        typed = p.custom.get(key_field[7:]) or []
+        p.key = str(next(iter(typed[0].values()))) if typed else ""
+    else:
+        p.key = str(values.get(key_field) or "")
+    if not p.key:
+        column = _header_of(plan, key_field)
+        flagged = invalid.get(
+            key_field if not key_field.startswith("custom:") else f"custom.{key_field[7:]}"
+        )
+        if flagged:
+            p.errors.append((column, f"{flagged['reason']} (it is the import key)"))
+        else:
+            p.errors.append((column, f"The import key ({_key_label(key_field)}) is empty."))
+        return p
+    if key_field == "email":
+        p.key = p.key.lower()
+    if not any(values.get(k) for k in ("first_name", "last_name", "full_name", "email", "phone")):
+        p.errors.append(("", "A contact needs at least a name, an email or a phone."))
+        return p
+    parts = ("first_name", "last_name", "middle_name")
+    if any(values.get(k) for k in parts) and not values.get("full_name"):
+        values["full_name"] = " ".join(
+            values[k] for k in ("first_name", "middle_name", "last_name") if values.get(k)
+        )
+    p.values = values
+    p.invalid = invalid
+    p.touched = tuple(sorted(touched))
+    p.tags = tuple(dict.fromkeys((*p.tags, *plan.tags)))
+    email = values.get("email") or ""
+    p.email_key = (fast_key if fast_key is not None else email_match_key(email)) if email else ""
+    p.name_key = _name_key_cached(values.get("first_name", ""), values.get("last_name", ""))
+    p.search_text = search_text_for(
+        values.get("first_name", ""),
+        values.get("middle_name", ""),
+        values.get("last_name", ""),
+        values.get("full_name", ""),
+        email,
+        values.get("phone", ""),
+        values.get("external_id") or "",
+    )
+    return p
+
+
+def _stage(plan: Plan, text: str) -> str | None:
+    folded = text.casefold()
+    for key, label in plan.stages:
+        if folded in (key.casefold(), label.casefold()):
+            return key
+    return None
+
+
+def _header_of(plan: Plan, target: str) -> str:
+    for index, t in plan.columns:
+        if t == target:
+            return plan.headers[index]
+    return ""
+
+
+def _key_label(key: str) -> str:
+    return key[7:] if key.startswith("custom:") else key
+
+
+def phone_key(p: Prepared) -> str:
+    return phone_match_key(p.values.get("phone") or "")
+
+
+def prepare_rows(plan: Plan, rows: Iterable[tuple[int, list[Any], str]]) -> list[Prepared]:
+    return [prepare_row(plan, r, cells, problem) for r, cells, problem in rows]
+
+
+PrepareFn = Callable[[Plan, list[tuple[int, list[Any], str]]], list[Prepared]]
