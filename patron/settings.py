@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "patron.privacy",
     "patron.hygiene",
     "patron.imports",
+    "patron.segments",
     "patron.web",
 ]
 
