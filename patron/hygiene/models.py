@@ -26,6 +26,8 @@ class MergeRecord(models.Model):
     )
     actor_label = models.CharField(max_length=200, blank=True)
     rule = models.CharField(max_length=20, choices=Rule.choices, default=Rule.MOST_COMPLETE)
+    # Made by auto-merge (an admin's threshold), not by a person.
+    automatic = models.BooleanField(default=False)
     field_choices = models.JSONField(default=dict, blank=True)
     # Row images: {"model": "app_label.model", "pk": ..., "fields": {attname: value}}.
     survivor_before = models.JSONField()
@@ -99,6 +101,59 @@ class DuplicateCandidate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contact_a_id}~{self.contact_b_id} ({self.score:.2f})"
+
+
+class HygieneSettings(models.Model):
+    """Workspace-wide hygiene settings (one row, id=1). Only admins change them."""
+
+    AUTO_MERGE_FLOOR = 0.9  # the lowest threshold an admin may choose
+
+    auto_merge_enabled = models.BooleanField(default=False)
+    auto_merge_threshold = models.FloatField(default=0.99)
+    auto_merge_rule = models.CharField(
+        max_length=20, choices=MergeRecord.Rule.choices, default=MergeRecord.Rule.MOST_COMPLETE
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "hygiene settings"
+
+    def __str__(self) -> str:
+        state = f"on at {self.auto_merge_threshold:.2f}" if self.auto_merge_enabled else "off"
+        return f"Auto-merge {state}"
+
+
+class ScanRun(models.Model):
+    """One whole-database duplicate scan: what it read, found, and the model it used."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    engine = models.CharField(max_length=20, default="splink")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    actor_label = models.CharField(max_length=200, blank=True)
+    records = models.PositiveIntegerField(default=0)
+    candidates = models.PositiveIntegerField(default=0)
+    clusters = models.PositiveIntegerField(default=0)
+    auto_merged = models.PositiveIntegerField(default=0)
+    trained = models.BooleanField(default=False)
+    # The Splink model (settings and trained m/u), reusable on the Spark backend.
+    model = models.JSONField(default=dict, blank=True)
+    timings = models.JSONField(default=dict, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Scan #{self.pk} ({self.status})"
 
 
 class QualitySnapshot(models.Model):

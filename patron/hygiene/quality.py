@@ -80,7 +80,7 @@ def contact_quality_get(actor: User, contact_id: int) -> ContactQuality:
     return contact_quality(contact_get(actor, contact_id))
 
 
-def _stale_filter(cutoff: dt.datetime) -> Q:
+def stale_filter(cutoff: dt.datetime) -> Q:
     from patron.commerce.models import Order
     from patron.events.models import Event
 
@@ -110,7 +110,7 @@ def quality_figures(actor: User | None, *, stale_months: int = STALE_MONTHS) -> 
         with_invalid_values=Count("pk", filter=~Q(invalid_fields={})),
         incomplete=Count("pk", filter=incomplete),
     )
-    agg["stale"] = qs.filter(_stale_filter(cutoff)).count()
+    agg["stale"] = qs.filter(stale_filter(cutoff)).count()
     pairs = DuplicateCandidate.objects.filter(status=DuplicateCandidate.Status.OPEN)
     if actor is not None and actor.is_restricted:
         visible = qs.values("pk")

@@ -19,7 +19,7 @@ from patron.contacts.models import Contact, ContactCompany, ContactIdentity
 from patron.contacts.selectors import contact_get, contacts_visible_to, require
 from patron.core.permissions import P
 from patron.hygiene.matching import POSSIBLE, Match, Profile, profile_of, score_pair
-from patron.hygiene.models import DuplicateCandidate, MergeRecord
+from patron.hygiene.models import DuplicateCandidate, HygieneSettings, MergeRecord, ScanRun
 from patron.hygiene.normalize import email_match_key, name_key, phone_match_key
 
 BLOCK_LIMIT = 200
@@ -235,3 +235,31 @@ def contact_survivor_of(contact_id: int) -> int | None:
             return current if current != contact_id else None
         current, hops = nxt, hops + 1
     return current
+
+
+def hygiene_settings_get() -> HygieneSettings:
+    """The workspace's hygiene settings (auto-merge off until an admin turns it on)."""
+    found = HygieneSettings.objects.filter(pk=1).first()
+    return found if found is not None else HygieneSettings(pk=1)
+
+
+def scan_runs_visible_to(actor: User) -> QuerySet[ScanRun]:
+    require(actor, P.QUALITY_VIEW)
+    return ScanRun.objects.defer("model")
+
+
+def duplicates_notice_for(actor: User, contact: Contact | int, *, limit: int = 3) -> dict[str, Any]:
+    """What the contact profile's likely-duplicate notice shows (empty when nothing).
+
+    Likely duplicates (score >= LIKELY) among contacts the actor may see; whether the
+    actor may open the merge screen.
+    """
+    from patron.hygiene.matching import LIKELY
+
+    if not actor.has_perm_code(P.CONTACT_VIEW):
+        return {"matches": [], "can_merge": False}
+    matches = duplicates_for(actor, contact, min_score=LIKELY, limit=limit)
+    return {
+        "matches": matches,
+        "can_merge": actor.has_perm_code(P.CONTACT_MERGE) and actor.has_perm_code(P.CONTACT_EDIT),
+    }

@@ -50,6 +50,10 @@ def duplicate_candidates_refresh(*, actor: User | None = None, contact_id: int) 
         status=DuplicateCandidate.Status.OPEN,
         source=DuplicateCandidate.Source.REALTIME,
     ).exclude(pk__in=keep).delete()
+    if actor is None and keep:
+        from patron.hygiene.services.automerge import duplicates_auto_merge
+
+        duplicates_auto_merge(contact_id=contact.pk)
     return len(found)
 
 

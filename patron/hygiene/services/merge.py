@@ -245,10 +245,12 @@ def contact_merge(
     field_choices: Mapping[str, Any] | None = None,
     rule: str = "most_complete",
     trusted_sources: Sequence[str] = (),
+    automatic: bool = False,
 ) -> MergeRecord:
     """Merge ``merged`` into ``survivor``; returns the journal entry (undo with its id).
 
     ``actor=None`` is the system (CLI, tasks): no permission check, no scope.
+    ``automatic`` marks a merge made by auto-merge (journaled and undoable like any other).
     """
     require_merge(actor)
     if rule not in RULES:
@@ -309,8 +311,11 @@ def contact_merge(
         survivor_id=s_pk,
         merged_id=m_pk,
         actor=actor if getattr(actor, "pk", None) else None,
-        actor_label=str(actor)[:200] if actor is not None else "system",
+        actor_label=str(actor)[:200]
+        if actor is not None
+        else ("auto-merge" if automatic else "system"),
         rule=rule,
+        automatic=automatic,
         field_choices={**choices, "_plan": plan, "_trusted_sources": list(trusted_sources)},
         survivor_before=survivor_before,
         survivor_after=survivor_after,
@@ -336,6 +341,7 @@ def contact_merge(
             "merged_label": str(gone)[:200],
             "moved": summary,
             "rule": rule,
+            "automatic": automatic,
         },
     )
     activity_record(

@@ -33,7 +33,7 @@ def dupes():
 
 def test_scan_fills_the_queue_with_one_cluster(dupes) -> None:
     out = _run("dedupe", "scan", "--no-progress")
-    assert "3 candidates in 1 clusters" in out
+    assert "3 candidate pairs in 1 clusters" in out
     pairs = DuplicateCandidate.objects.order_by("contact_a_id", "contact_b_id")
     assert pairs.count() == 3 and {p.source for p in pairs} == {"scan"}
     assert len({p.cluster_id for p in pairs}) == 1

@@ -31,7 +31,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         scan = sub.add_parser("scan", help="Scan every contact into the review queue.")
-        scan.add_argument("--max-block", type=int, default=50)
+        scan.add_argument("--engine", choices=["splink", "rapidfuzz"], default="splink")
+        scan.add_argument(
+            "--train",
+            choices=["auto", "yes", "no"],
+            default="auto",
+            help="Train match weights on this data (auto: from 5,000 contacts).",
+        )
+        scan.add_argument("--max-block", type=int, default=50, help="rapidfuzz engine only.")
         scan.add_argument("--as", dest="as_user", help="Act as this user (default: system).")
         scan.add_argument("--no-progress", action="store_true")
         pairs = sub.add_parser("pairs", help="Print candidate pairs.")
@@ -49,23 +56,48 @@ class Command(BaseCommand):
 
     def _scan(self, options: dict[str, Any]) -> None:
         actor = actor_from(options)
+        engine = options["engine"]
+        steps = ["load", "train", "predict", "cluster", "collect", "write"]
         bar = tqdm(
-            total=0, unit="pair", desc="Comparing", disable=options["no_progress"], file=sys.stderr
+            total=len(steps) if engine == "splink" else 0,
+            unit="step" if engine == "splink" else "pair",
+            desc="Scanning",
+            disable=options["no_progress"],
+            file=sys.stderr,
         )
+        written = {"n": 0}
 
-        def progress(done: int, total: int) -> None:
-            bar.total = total
+        def progress(step: str, done: int, total: int) -> None:
+            if engine == "splink":
+                bar.set_postfix_str(step)
+                if step != "write":
+                    bar.update(1)
+                    return
+                written["n"] += done
+                if written["n"] >= total:
+                    bar.update(1)
+                return
+            if bar.total != total:
+                bar.reset(total=total)
+                bar.set_description("Comparing" if step == "compare" else "Writing")
             bar.update(done)
 
+        train = {"auto": None, "yes": True, "no": False}[options["train"]]
         try:
-            result = duplicates_scan(actor=actor, max_block=options["max_block"], progress=progress)
+            result = duplicates_scan(
+                actor=actor,
+                engine=engine,
+                max_block=options["max_block"],
+                train=train,
+                progress=progress,
+            )
         except PermissionDenied as exc:
             raise CommandError(exc.message) from exc
         finally:
             bar.close()
         self.stdout.write(
-            f"Compared {result.compared} pairs: {result.candidates} candidates "
-            f"in {result.clusters} clusters."
+            f"Scan {result.run_id} ({engine}): {result.candidates} candidate pairs "
+            f"in {result.clusters} clusters; {result.auto_merged} auto-merged."
         )
 
     def _pairs(self, options: dict[str, Any]) -> None:
