@@ -185,8 +185,8 @@ def xlsx_stream(header: list[str], rows: Iterable[list[Any]]) -> Iterator[bytes]
     def cells(values: list[Any]) -> list[Any]:
         out = []
         for v in values:
-            cell = WriteOnlyCell(ws, value=None)
-            cell.set_explicit_value(str(v), data_type="s")
+            cell = WriteOnlyCell(ws, value=str(v))
+            cell.data_type = "s"  # never a formula, whatever the text
             out.append(cell)
         return out
 
