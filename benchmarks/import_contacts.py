@@ -1,8 +1,8 @@
 """Import benchmark: a messy contact CSV imported with normalisation and duplicate checks.
 
-    .venv/bin/python benchmarks/import_contacts.py                 # 10k, 100k, 1M on both DBs
+    .venv/bin/python benchmarks/import_contacts.py               # 10k, 100k, 1M, both DBs
     .venv/bin/python benchmarks/import_contacts.py --sizes 100000 --db sqlite
-    .venv/bin/python benchmarks/import_contacts.py --write-docs     # also update docs/performance.md
+    .venv/bin/python benchmarks/import_contacts.py --write-docs  # and docs/performance.md
 
 For every size it generates a CSV (deterministic) with realistic mess: mixed phone formats
 (national, international, 00-prefix, dots, brackets), names in UPPER/lower case, stray
@@ -45,22 +45,152 @@ HEADERS = [
     "Country",
     "Birthday",
 ]
-FIRST = (
-    "James Mary John Patricia Robert Jennifer Michael Linda William Elizabeth David Barbara "
-    "Richard Susan Joseph Jessica Thomas Sarah Charles Karen Christopher Nancy Daniel Lisa "
-    "Matthew Betty Anthony Margaret Mark Sandra Donald Ashley Steven Kimberly Paul Emily "
-    "Andrew Donna Joshua Michelle Kenneth Dorothy Kevin Carol Brian Amanda George Melissa "
-    "Lukas Anna Jonas Lea Felix Marie Léa Chloé Hugo Manon José María Lucía Pablo Sofía "
-    "Giulia Marco Noah Emma Liam Olivia Søren Åsa Zoë François Renée Björn Jürgen"
-).split()
-LAST = (
-    "Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez "
-    "Lopez Gonzalez Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson "
-    "White Harris Sanchez Clark Ramirez Lewis Robinson Walker Young Allen King Wright Scott "
-    "Müller Schmidt Schneider Fischer Weber Meyer Wagner Becker Dubois Durand Lefèvre Moreau "
-    "Fernández López Martín Rossi Russo Ferrari Jansen de Vries van den Berg O'Brien "
-    "McDonald MacLeod Nguyen Kowalski Novak"
-).split()
+FIRST = [
+    "James",
+    "Mary",
+    "John",
+    "Patricia",
+    "Robert",
+    "Jennifer",
+    "Michael",
+    "Linda",
+    "William",
+    "Elizabeth",
+    "David",
+    "Barbara",
+    "Richard",
+    "Susan",
+    "Joseph",
+    "Jessica",
+    "Thomas",
+    "Sarah",
+    "Charles",
+    "Karen",
+    "Christopher",
+    "Nancy",
+    "Daniel",
+    "Lisa",
+    "Matthew",
+    "Betty",
+    "Anthony",
+    "Margaret",
+    "Mark",
+    "Sandra",
+    "Donald",
+    "Ashley",
+    "Steven",
+    "Kimberly",
+    "Paul",
+    "Emily",
+    "Andrew",
+    "Donna",
+    "Joshua",
+    "Michelle",
+    "Kenneth",
+    "Dorothy",
+    "Kevin",
+    "Carol",
+    "Brian",
+    "Amanda",
+    "George",
+    "Melissa",
+    "Lukas",
+    "Anna",
+    "Jonas",
+    "Lea",
+    "Felix",
+    "Marie",
+    "Léa",
+    "Chloé",
+    "Hugo",
+    "Manon",
+    "José",
+    "María",
+    "Lucía",
+    "Pablo",
+    "Sofía",
+    "Giulia",
+    "Marco",
+    "Noah",
+    "Emma",
+    "Liam",
+    "Olivia",
+    "Søren",
+    "Åsa",
+    "Zoë",
+    "François",
+    "Renée",
+    "Björn",
+    "Jürgen",
+]
+LAST = [
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Sanchez",
+    "Clark",
+    "Ramirez",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Müller",
+    "Schmidt",
+    "Schneider",
+    "Fischer",
+    "Weber",
+    "Meyer",
+    "Wagner",
+    "Becker",
+    "Dubois",
+    "Durand",
+    "Lefèvre",
+    "Moreau",
+    "Fernández",
+    "López",
+    "Martín",
+    "Rossi",
+    "Russo",
+    "Ferrari",
+    "Jansen",
+    "de",
+    "Vries",
+    "van",
+    "den",
+    "Berg",
+    "O'Brien",
+    "McDonald",
+    "MacLeod",
+    "Nguyen",
+    "Kowalski",
+    "Novak",
+]
 JOBS = ["CEO", "CTO", "Sales Manager", "Engineer", "Marketing Lead", "Buyer", "Consultant", ""]
 CITIES = ["New York", "Berlin", "Paris", "Madrid", "London", "Rome", "Amsterdam", "Chicago"]
 COUNTRIES = [
@@ -232,8 +362,11 @@ def run_import(csv_path: Path, db: str, size: int) -> dict[str, object]:
             "peak_rss_mb": round(meta["rss"] / 1024),
             "counts": result["counts"],
         }
-        print(f"  {db} {size:>9,} {label}: {wall:6.1f}s {size / wall:9,.0f} rows/s "
-              f"rss {meta['rss'] / 1024:6.0f} MB {result['counts']}", flush=True)
+        print(
+            f"  {db} {size:>9,} {label}: {wall:6.1f}s {size / wall:9,.0f} rows/s "
+            f"rss {meta['rss'] / 1024:6.0f} MB {result['counts']}",
+            flush=True,
+        )
     return out
 
 

@@ -27,13 +27,14 @@ from django.utils import timezone
 from patron.contacts.models import CustomField
 from patron.contacts.selectors import contacts_visible_to, lifecycle_stages
 from patron.core.services import activity_record, workspace_get
-from patron.imports.chunk import REPORT_LIMIT, ChunkProcessor, ChunkResult, ChunkState, jsonable
+from patron.imports.chunk import REPORT_LIMIT, ChunkProcessor, ChunkResult, ChunkState
 from patron.imports.fastwrite import tune_connection
 from patron.imports.models import ImportChunk, ImportJob
 from patron.imports.options import options_of
 from patron.imports.prepare import CustomDef, Plan, Prepared, prepare_rows
 from patron.imports.readers import ImportFileError, info_from_job, iter_rows
 from patron.imports.seen import Fingerprints
+from patron.imports.writing import jsonable
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[ImportJob], None]

@@ -28,9 +28,9 @@ from patron.contacts.selectors import require
 from patron.core.models import Activity
 from patron.core.permissions import P
 from patron.core.services import activity_record
-from patron.imports.chunk import jsonable
 from patron.imports.models import ImportChunk, ImportJob, ImportRow
 from patron.imports.services.jobs import _lock
+from patron.imports.writing import jsonable
 
 BATCH = 500
 Status = ImportJob.Status
