@@ -83,6 +83,8 @@ class FieldSpec:
     permission: str = P.CONTACT_VIEW
     custom_field_id: int | None = None
     score_model: Any = None
+    #: An integer column: fractional values are rounded to the equivalent whole bound.
+    integer: bool = False
 
     @property
     def ops(self) -> tuple[str, ...]:
@@ -126,6 +128,7 @@ COMPANY_FIELDS: tuple[FieldSpec, ...] = tuple(
         group="Company",
         permission=P.COMPANY_VIEW,
         nullable=type_ == NUMBER,
+        integer=col == "employees",
     )
     for col, label, type_ in (
         ("name", "Company name", TEXT),
@@ -149,6 +152,7 @@ SUMMARY_FIELDS: tuple[FieldSpec, ...] = tuple(
         group="Activity",
         permission=P.EVENT_VIEW,
         nullable=type_ == DATETIME,
+        integer=type_ == NUMBER,
     )
     for key, col, label, type_ in (
         ("count", "event_count", "Events (all time)", NUMBER),
