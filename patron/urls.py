@@ -10,5 +10,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("v1/", include("patron.events.urls")),
     path("imports/", include("patron.imports.urls")),
+    path("hygiene/", include("patron.hygiene.urls")),
     path("", include("patron.web.urls")),
 ]

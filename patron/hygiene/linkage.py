@@ -190,7 +190,7 @@ def settings_for() -> Any:
             block_on("first_name", "birthday"),
             block_on("postal_code", "birthday"),
             block_on("last_name", "postal_code"),
-            "l.first_name = r.last_name AND l.last_name = r.first_name",
+            {"blocking_rule": "l.first_name = r.last_name AND l.last_name = r.first_name"},
         ],
         retain_intermediate_calculation_columns=True,
         retain_matching_columns=True,  # gamma_ columns name the level of each field

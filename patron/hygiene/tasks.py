@@ -36,3 +36,25 @@ def _enqueue(contact_id: int) -> None:
 def enqueue_duplicate_refresh(contact_id: int) -> None:
     """After commit, look for duplicates of this contact (create, update, import, merge)."""
     transaction.on_commit(lambda: _enqueue(contact_id))
+
+
+@task()
+def duplicates_scan_task(actor_id: int | None = None) -> int:
+    """Run the whole-database scan (Splink); returns the ScanRun id."""
+    from patron.accounts.models import User
+    from patron.hygiene.services.scan import duplicates_scan
+
+    actor = User.objects.filter(pk=actor_id, is_active=True).first() if actor_id else None
+    if actor_id and actor is None:
+        return 0
+    return duplicates_scan(actor=actor).run_id or 0
+
+
+def enqueue_scan(actor_id: int | None) -> None:
+    def run() -> None:
+        try:
+            duplicates_scan_task.enqueue(actor_id)
+        except Exception:
+            logger.exception("hygiene: could not enqueue duplicates_scan_task")
+
+    transaction.on_commit(run)

@@ -10,6 +10,7 @@ from patron.core.permissions import P
 NAV = [
     ("contacts", "Contacts", "web:contacts", P.CONTACT_VIEW, "i-users"),
     ("companies", "Companies", "web:companies", P.COMPANY_VIEW, "i-building"),
+    ("quality", "Data quality", "hygiene:quality", P.QUALITY_VIEW, "i-shield"),
 ]
 
 
