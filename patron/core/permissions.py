@@ -30,6 +30,8 @@ class P(StrEnum):
     CUSTOM_FIELD_MANAGE = "customfield.manage"
     EXPORT = "data.export"
     IMPORT = "data.import"
+    SEGMENT_VIEW = "segment.view"
+    SEGMENT_MANAGE = "segment.manage"
     AUDIT_VIEW = "audit.view"
     USER_MANAGE = "user.manage"
     APIKEY_MANAGE = "apikey.manage"
@@ -71,6 +73,7 @@ DEFAULT_ROLES: dict[str, tuple[str, frozenset[str], bool]] = {
                 P.TAG_MANAGE,
                 P.ORDER_EDIT,
                 P.CONSENT_RECORD,
+                P.SEGMENT_VIEW,
             }
         ),
         True,
@@ -89,13 +92,24 @@ DEFAULT_ROLES: dict[str, tuple[str, frozenset[str], bool]] = {
                 P.EXPORT,
                 P.IMPORT,
                 P.QUALITY_VIEW,
+                P.SEGMENT_VIEW,
+                P.SEGMENT_MANAGE,
             }
         ),
         False,
     ),
     "support": (
         "Support",
-        frozenset(_READ | {P.CONTACT_EDIT, P.NOTE_ADD, P.TICKET_EDIT, P.CONTACT_VIEW_SENSITIVE}),
+        frozenset(
+            _READ
+            | {
+                P.CONTACT_EDIT,
+                P.NOTE_ADD,
+                P.TICKET_EDIT,
+                P.CONTACT_VIEW_SENSITIVE,
+                P.SEGMENT_VIEW,
+            }
+        ),
         False,
     ),
     "readonly": ("Read-only", frozenset({P.CONTACT_VIEW, P.COMPANY_VIEW}), False),

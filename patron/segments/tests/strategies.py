@@ -230,3 +230,23 @@ def depth(node: dict[str, Any]) -> int:
     if "not" in node:
         return 1 + depth(node["not"])
     return 1
+
+
+def small_trees(
+    catalogue: Catalogue,
+    *,
+    ids: list[int] | None = None,
+    lists: list[int] | None = None,
+) -> st.SearchStrategy[dict[str, Any]]:
+    """One to three conditions under one group (possibly negated): rarely all/nothing."""
+    leaf = st.one_of(
+        field_condition(catalogue, WORDS, ids or []),
+        other_condition(WORDS, lists or [], []),
+        other_condition(WORDS, lists or [], []),
+    )
+    maybe_not = st.one_of(leaf, leaf, st.builds(lambda x: {"not": x}, leaf))
+    return st.builds(
+        lambda op, xs: {op: xs},
+        st.sampled_from(["and", "or"]),
+        st.lists(maybe_not, min_size=1, max_size=3),
+    )

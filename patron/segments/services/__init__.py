@@ -1,0 +1,1 @@
+"""Segment services: definitions (create/update/delete), membership, time triggers."""
