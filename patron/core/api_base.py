@@ -28,7 +28,16 @@ from patron.core.permissions import PermissionDenied
 #: Names of view parameters that hold a whole schema (not part of a field's error key).
 _SCHEMA_PARAMS = ("payload", "filters", "params")
 
-API_APPS = ["contacts", "commerce", "support", "events", "privacy", "hygiene", "imports", "segments"]
+API_APPS = [
+    "contacts",
+    "commerce",
+    "support",
+    "events",
+    "privacy",
+    "hygiene",
+    "imports",
+    "segments",
+]
 
 
 class BearerKey(HttpBearer):
