@@ -92,9 +92,12 @@ class Command(BaseCommand):
                 progress=progress,
             )
         except PermissionDenied as exc:
-            raise CommandError(exc.message) from exc
-        finally:
             bar.close()
+            raise CommandError(exc.message) from exc
+        if engine == "splink":  # training is skipped on small data: the bar ends full
+            bar.n = bar.total
+            bar.refresh()
+        bar.close()
         self.stdout.write(
             f"Scan {result.run_id} ({engine}): {result.candidates} candidate pairs "
             f"in {result.clusters} clusters; {result.auto_merged} auto-merged."
