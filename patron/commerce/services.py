@@ -33,6 +33,7 @@ from patron.core.clean import (
 )
 from patron.core.permissions import P
 from patron.core.services import activity_record, diff, snapshot
+from patron.segments.tasks import contacts_changed
 
 MONEY_FIELDS = ("subtotal", "discount", "tax", "shipping", "total", "refunded_amount")
 ORDER_CREATE_KEYS = (
@@ -280,6 +281,7 @@ def order_create(*, actor: User, data: Mapping[str, Any]) -> Order:
         contact_id=contact.pk,
         changes={"after": {k: v for k, v in after.items() if v not in ("", None)}},
     )
+    contacts_changed([order.contact_id], what={"orders"})
     return order
 
 
@@ -344,6 +346,7 @@ def order_update(*, actor: User, order: Order | int, data: Mapping[str, Any]) ->
             contact_id=order.contact_id,
             changes=changes,
         )
+    contacts_changed([order.contact_id], what={"orders"})
     return order
 
 
@@ -354,6 +357,7 @@ def order_delete(*, actor: User, order: Order | int) -> None:
     pk, label, contact_id = order.pk, str(order), order.contact_id
     before = snapshot(order, ORDER_TRACKED)
     order.delete()
+    contacts_changed([contact_id], what={"orders"})
     activity_record(
         actor=actor,
         verb="order.deleted",

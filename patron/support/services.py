@@ -24,6 +24,7 @@ from patron.core.clean import (
 )
 from patron.core.permissions import P
 from patron.core.services import activity_record, diff, snapshot
+from patron.segments.tasks import contacts_changed
 from patron.support.models import SurveyResponse, Ticket
 from patron.support.selectors import tickets_visible_to
 
@@ -142,6 +143,7 @@ def ticket_create(*, actor: User, data: Mapping[str, Any]) -> Ticket:
         contact_id=contact.pk,
         changes={"after": {k: v for k, v in after.items() if v not in ("", None)}},
     )
+    contacts_changed([ticket.contact_id], what={"tickets"})
     return ticket
 
 
@@ -179,6 +181,7 @@ def ticket_update(*, actor: User, ticket: Ticket | int, data: Mapping[str, Any])
             contact_id=ticket.contact_id,
             changes=changes,
         )
+    contacts_changed([ticket.contact_id], what={"tickets"})
     return ticket
 
 
@@ -192,6 +195,7 @@ def ticket_delete(*, actor: User, ticket: Ticket | int) -> None:
     label, contact_id = str(locked), locked.contact_id
     before = snapshot(locked, TICKET_TRACKED)
     locked.delete()
+    contacts_changed([contact_id], what={"tickets"})
     activity_record(
         actor=actor,
         verb="ticket.deleted",
@@ -252,4 +256,5 @@ def survey_response_create(*, actor: User, data: Mapping[str, Any]) -> SurveyRes
         contact_id=contact.pk,
         changes={"after": {"kind": kind, "score": score, "ticket": survey.ticket_id}},
     )
+    contacts_changed([survey.contact_id], what={"tickets"})
     return survey

@@ -38,6 +38,7 @@ from patron.core.permissions import P, PermissionDenied
 from patron.core.services import activity_record, diff, snapshot
 from patron.hygiene.normalize import OnInvalid
 from patron.hygiene.tasks import enqueue_duplicate_refresh
+from patron.segments.tasks import contacts_changed
 
 # --- contacts ------------------------------------------------------------------------
 
@@ -110,6 +111,7 @@ def contact_create(
         changes={"after": {k: v for k, v in after.items() if v not in ("", None, [])}},
     )
     enqueue_duplicate_refresh(contact.pk)
+    contacts_changed([contact.pk], what={"profile"})
     return contact
 
 
@@ -178,6 +180,7 @@ def contact_update(
             changes=changes,
         )
         enqueue_duplicate_refresh(contact.pk)
+        contacts_changed([contact.pk], what={"profile"})
     return contact
 
 
@@ -187,6 +190,7 @@ def contact_delete(*, actor: User, contact: Contact | int) -> None:
     contact = _lock_contact(actor, contact)
     pk, label = contact.pk, str(contact)
     contact.delete()
+    contacts_changed([pk], what={"delete"})
     activity_record(
         actor=actor,
         verb="contact.deleted",
@@ -214,6 +218,7 @@ def contact_tag(*, actor: User, contact: Contact | int, tag_name: str) -> Tag:
             contact_id=contact.pk,
             changes={"after": {"tag": tag.name}},
         )
+        contacts_changed([contact.pk], what={"profile"})
     return tag
 
 
@@ -231,6 +236,7 @@ def contact_untag(*, actor: User, contact: Contact | int, tag_name: str) -> None
             contact_id=contact.pk,
             changes={"before": {"tag": tag.name}},
         )
+        contacts_changed([contact.pk], what={"profile"})
 
 
 @transaction.atomic
@@ -264,6 +270,7 @@ def contact_company_link(
         company_id=company_obj.pk,
         changes=changes,
     )
+    contacts_changed([contact.pk], what={"profile"})
     return link
 
 
@@ -281,3 +288,4 @@ def contact_company_unlink(*, actor: User, contact: Contact | int, company: Comp
             contact_id=contact.pk,
             company_id=cpk,
         )
+        contacts_changed([contact.pk], what={"profile"})

@@ -28,6 +28,7 @@ from patron.contacts.services._common import (
 )
 from patron.core.permissions import P, PermissionDenied
 from patron.core.services import activity_record
+from patron.segments.tasks import contacts_changed
 
 # --- notes ---------------------------------------------------------------------------
 
@@ -102,6 +103,7 @@ def list_add_contacts(*, actor: User, contact_list: ContactList, contact_ids: It
         ContactListMember(contact_list=contact_list, contact_id=i) for i in ids if i not in existing
     ]
     ContactListMember.objects.bulk_create(new)
+    contacts_changed([m.contact_id for m in new], what={"lists"})
     if new:
         activity_record(
             actor=actor,

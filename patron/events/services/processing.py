@@ -135,6 +135,9 @@ def events_process_batch(*, batch_size: int = BATCH_SIZE) -> int:
             rows[event.contact_id].append((event.type, event.event, event.timestamp))
     aggregates_apply(rows)
     aggregates_rebuild(resolver.rebuild)
+    from patron.segments.tasks import contacts_changed  # live segments, after commit
+
+    contacts_changed({e.contact_id for e in events}, what={"events", "profile", "orders"})
 
     # 5. Problems found on the way, to the debugger of each source.
     by_source: dict[int, list[RejectedMessage]] = defaultdict(list)

@@ -32,6 +32,7 @@ from patron.hygiene.models import DuplicateCandidate, MergeRecord
 from patron.hygiene.normalize import contact_keys_refresh
 from patron.hygiene.services._scope import lock_contacts, require_merge
 from patron.hygiene.services.rows import chunks, contact_links, row_image
+from patron.segments.tasks import contacts_changed
 
 GROUPS: dict[str, tuple[str, ...]] = {
     "name": ("full_name", "prefix", "first_name", "middle_name", "last_name", "suffix"),
@@ -356,6 +357,7 @@ def contact_merge(
     from patron.hygiene.tasks import enqueue_duplicate_refresh
 
     enqueue_duplicate_refresh(s_pk)
+    contacts_changed([s_pk, m_pk], what={"merge"})
     return record
 
 

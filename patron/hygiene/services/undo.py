@@ -24,6 +24,7 @@ from patron.hygiene.models import MergeRecord
 from patron.hygiene.services._scope import lock_contacts, require_merge, scope
 from patron.hygiene.services.merge import DERIVED_TABLES
 from patron.hygiene.services.rows import chunks, row_restore, row_values
+from patron.segments.tasks import contacts_changed
 
 # Recomputed from the other fields: restored with them, never reported as conflicts.
 DERIVED = {"search_text", "email_match_key", "name_key", "updated_at"}
@@ -183,4 +184,5 @@ def contact_merge_undo(*, actor: User | None, merge: MergeRecord | int) -> Merge
 
     enqueue_duplicate_refresh(record.survivor_id)
     enqueue_duplicate_refresh(record.merged_id)
+    contacts_changed([record.survivor_id, record.merged_id], what={"merge"})
     return record
