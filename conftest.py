@@ -297,7 +297,10 @@ def patron_site(tmp_path_factory: pytest.TempPathFactory) -> PatronSite:
 def chromium_browser() -> Iterator[Any]:
     """Debian's Chromium driven by Playwright (never a downloaded browser)."""
     if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/ensure-chromium.sh (make test does).")
+        message = f"{CHROMIUM} is missing: run scripts/ensure-chromium.sh (make test does)."
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop in this thread; Django's ORM guard would

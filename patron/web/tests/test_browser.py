@@ -1,6 +1,6 @@
 """End to end in a real Chromium: log in, live search, open a profile, see the timeline.
 
-Runs Debian's Chromium (``/usr/bin/chromium``) through Playwright. Without Chromium the
+Runs Debian's Chromium through Playwright (the root conftest's session browser). Without it the
 test is skipped, except in CI (``CI=true``) where a missing browser is a failure.
 Screenshots go to ``$PATRON_SCREENSHOT_DIR`` (default ``/tmp``).
 """
@@ -34,34 +34,13 @@ from patron.web.tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SHOTS = Path(os.environ.get("PATRON_SCREENSHOT_DIR", "/tmp"))
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{CHROMIUM} is missing (CI=true): install Debian's chromium package.")
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium to run browser tests.")
-    # Playwright's sync API runs an event loop in this thread; Django's ORM guard would
-    # otherwise refuse the test's own database calls.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
+@pytest.fixture
+def chromium(chromium_browser: Any) -> Any:
+    """The session's one Chromium (root conftest): one Playwright loop per process."""
+    return chromium_browser
 
 
 @pytest.fixture
