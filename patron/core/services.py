@@ -60,12 +60,41 @@ def activity_record(
     changes: Mapping[str, Any] | None = None,
 ) -> Activity:
     """Write one activity entry. Call it inside the write's transaction."""
+    entry = activity_build(
+        actor=actor,
+        verb=verb,
+        subject=subject,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        subject_label=subject_label,
+        contact_id=contact_id,
+        company_id=company_id,
+        changes=changes,
+    )
+    entry.save(force_insert=True)
+    return entry
+
+
+def activity_build(
+    *,
+    actor: Any,
+    verb: str,
+    subject: models.Model | None = None,
+    subject_type: str | None = None,
+    subject_id: int | None = None,
+    subject_label: str = "",
+    contact_id: int | None = None,
+    company_id: int | None = None,
+    changes: Mapping[str, Any] | None = None,
+) -> Activity:
+    """An activity entry, not saved: for writes in bulk, which then save many at once
+    with ``Activity.objects.bulk_create`` inside the same transaction."""
     if subject is not None:
         subject_type = subject_type or subject._meta.model_name
         subject_id = subject.pk
         subject_label = subject_label or str(subject)[:300]
     actor_obj = actor if getattr(actor, "pk", None) else None
-    return Activity.objects.create(
+    return Activity(
         actor=actor_obj,
         actor_label=(str(actor) if actor is not None else "system")[:200],
         verb=verb,

@@ -168,6 +168,9 @@ class ContactTraits(models.Model):
         "contacts.Contact", primary_key=True, on_delete=models.CASCADE, related_name="traits"
     )
     traits = models.JSONField(default=dict, blank=True)
+    # Hash of the identify traits last applied to the contact: the same traits again (most
+    # identify calls repeat them) are skipped without loading or normalising anything.
+    applied_hash = models.CharField(max_length=64, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import zlib
 from typing import Any
 
+import orjson
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -90,8 +90,10 @@ def _read_body(request: HttpRequest, limit: int) -> bytes:
 
 def _parse(data: bytes) -> dict[str, Any]:
     try:
-        body = json.loads(data)
-    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        # orjson: several times faster than json on 500 KB batches; strict (UTF-8 only,
+        # no NaN/Infinity, no lone surrogates), which the databases need anyway.
+        body = orjson.loads(data)
+    except (ValueError, RecursionError) as exc:  # orjson.JSONDecodeError is a ValueError
         raise RequestError(400, "invalid_json", "The body is not valid JSON.") from exc
     if not isinstance(body, dict):
         raise RequestError(400, "invalid_json", "The body must be a JSON object.")

@@ -1,24 +1,63 @@
-"""Bulk row updates for the event processor's hot path.
+"""Bulk row writes for the event processor's hot path.
 
-Django's ``bulk_update`` builds one CASE expression per field per row; for the thousands
-of rows a processing batch touches it spent most of the batch's time compiling SQL. This
-sends one parameterised ``UPDATE ... WHERE pk = %s`` through ``executemany``.
+Django's ``bulk_update`` builds one CASE expression per field per row, and its
+``bulk_create`` prepares every field of every row in Python; for the thousands of rows a
+processing batch touches they cost more than the statements themselves. These send plain
+parameterised SQL: ``UPDATE ... WHERE pk = %s`` through ``executemany``, and multi-row
+``INSERT ... ON CONFLICT ... DO UPDATE`` (SQLite 3.24+ and PostgreSQL share the syntax).
+Table and column names come from model meta; every value is a parameter.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.db import connection, models
 
+#: How an upsert merges a column: take the new value, add, keep the smaller / larger.
+MERGES = ("excluded", "add", "min", "max")
+
 
 def db_value(value: Any) -> Any:
     """A value as the database driver takes it (SQLite keeps datetimes as UTC text)."""
-    if isinstance(value, dt.datetime) and connection.vendor == "sqlite":
-        return str(value.astimezone(dt.UTC).replace(tzinfo=None))
+    if type(value) is dt.datetime and connection.vendor == "sqlite":
+        return sqlite_time(value)
     return value
+
+
+def sqlite_time(value: dt.datetime) -> str:
+    """Django's SQLite form of an aware datetime: naive UTC text, as its adapter makes."""
+    if value.tzinfo is not dt.UTC:
+        value = value.astimezone(dt.UTC)
+    return value.replace(tzinfo=None).isoformat(" ")
+
+
+def from_db_datetime(value: Any) -> dt.datetime | None:
+    """An aware datetime from a raw cursor's value (SQLite gives UTC text)."""
+    if value is None or isinstance(value, dt.datetime):
+        if isinstance(value, dt.datetime) and value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value
+    return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
+
+
+def select_in(
+    sql: str, params: Sequence[Any], values: Sequence[Any], chunk: int = 500
+) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` (ending in ``... IN``) for ``values``, ``chunk`` at a time."""
+    rows: list[tuple[Any, ...]] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(values), chunk):
+            part = list(values[start : start + chunk])
+            cursor.execute(f"{sql} ({', '.join(['%s'] * len(part))})", [*params, *part])
+            rows += cursor.fetchall()
+    return rows
+
+
+def _column(model: type[models.Model], name: str) -> str:
+    return str(model._meta.get_field(name).column)  # type: ignore[union-attr]
 
 
 def update_many(
@@ -30,10 +69,56 @@ def update_many(
         return 0
     qn = connection.ops.quote_name
     meta = model._meta
-    columns = [str(meta.get_field(f).column) for f in fields]  # type: ignore[union-attr]
-    sets = ", ".join(f"{qn(c)} = %s" for c in columns)
+    sets = ", ".join(f"{qn(_column(model, f))} = %s" for f in fields)
     pk = str(meta.pk.column)  # type: ignore[union-attr]
     sql = f"UPDATE {qn(meta.db_table)} SET {sets} WHERE {qn(pk)} = %s"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
     return len(params)
+
+
+def upsert_many(
+    model: type[models.Model],
+    fields: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    conflict: Sequence[str],
+    update: Mapping[str, str],
+    chunk: int = 500,
+) -> None:
+    """Insert rows (values already as ``db_value`` gives them), or merge them into the
+    row with the same ``conflict`` columns: ``update`` says per column how (``MERGES``).
+
+    Each (conflict key) must appear once in ``rows``.
+    """
+    if not rows:
+        return
+    qn = connection.ops.quote_name
+    table = qn(model._meta.db_table)
+    least, greatest = ("LEAST", "GREATEST") if connection.vendor == "postgresql" else ("MIN", "MAX")
+    sets = []
+    for name, how in update.items():
+        col = qn(_column(model, name))
+        if how == "excluded":
+            sets.append(f"{col} = excluded.{col}")
+        elif how == "add":
+            sets.append(f"{col} = {table}.{col} + excluded.{col}")
+        elif how == "min":
+            sets.append(f"{col} = {least}({table}.{col}, excluded.{col})")
+        elif how == "max":
+            sets.append(f"{col} = {greatest}({table}.{col}, excluded.{col})")
+        else:
+            raise ValueError(f"unknown merge {how!r}")
+    columns = ", ".join(qn(_column(model, f)) for f in fields)
+    target = ", ".join(qn(_column(model, f)) for f in conflict)
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), chunk):
+            part = rows[start : start + chunk]
+            sql = (
+                f"INSERT INTO {table} ({columns}) VALUES "  # noqa: S608
+                + ", ".join([one] * len(part))
+                + f" ON CONFLICT ({target}) DO UPDATE SET "
+                + ", ".join(sets)
+            )
+            cursor.execute(sql, [v for row in part for v in row])

@@ -1,11 +1,17 @@
 """Per-contact behavioural aggregates: first/last seen, counts per event name, page and
 screen views, sessions.
 
-Kept incrementally from each processed batch (one read and one bulk write per table per
-batch). A session is a run of events with no gap longer than ``SESSION_GAP``; late events
-(older than the contact's last seen) add to counts but only start a session when they
-lie before the first one. When history is attached to a contact (anonymous events
-identified, or contacts merged) its aggregates are rebuilt from its events.
+Kept incrementally from each processed batch. A session is a run of events with no gap
+longer than ``SESSION_GAP``; late events (older than the contact's last seen) add to counts
+but only start a session when they lie before the first one. When history is attached to a
+contact (anonymous events identified, or contacts merged) its aggregates are rebuilt from
+its events.
+
+The hot path (see docs/performance.md): one raw read of the batch's summaries, and one
+multi-row upsert per table (``INSERT ... ON CONFLICT DO UPDATE``, on SQLite and
+PostgreSQL alike). Counts per event name are not read at all: the upsert adds to them
+in the database (``count = count + excluded.count``), so it stays right however batches
+are split between processors.
 """
 
 from __future__ import annotations
@@ -14,51 +20,52 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.db import connection
+from django.utils import timezone
+
 from patron.events.models import ContactEventCount, ContactEventSummary, Event
-from patron.events.services._sql import update_many
+from patron.events.services._sql import db_value, from_db_datetime, upsert_many
 
 SESSION_GAP = dt.timedelta(minutes=30)
+_PAGE = Event.Type.PAGE.value
+_SCREEN = Event.Type.SCREEN.value
+_TRACK = Event.Type.TRACK.value
+SUMMARY_COLUMNS = (
+    "contact_id",
+    "first_seen",
+    "last_seen",
+    "event_count",
+    "page_views",
+    "screen_views",
+    "sessions",
+    "updated_at",
+)
 
 
-class _Acc:
-    """An accumulator of one contact's aggregates."""
-
-    def __init__(self, summary: ContactEventSummary | None) -> None:
-        self.summary = summary
-        self.counts: dict[str, list[Any]] = {}  # event -> [count, first_at, last_at]
-
-    def add(self, kind: str, name: str, at: dt.datetime) -> None:
-        s = self.summary
-        assert s is not None
-        if s.event_count == 0:
-            s.first_seen = s.last_seen = at
-            s.sessions = 1
-        elif at >= s.last_seen:
-            if at - s.last_seen > SESSION_GAP:
-                s.sessions += 1
-            s.last_seen = at
-        elif at < s.first_seen:
-            if s.first_seen - at > SESSION_GAP:
-                s.sessions += 1
-            s.first_seen = at
-        s.event_count += 1
-        if kind == Event.Type.PAGE:
-            s.page_views += 1
-        elif kind == Event.Type.SCREEN:
-            s.screen_views += 1
-        if kind == Event.Type.TRACK and name:
-            entry = self.counts.get(name)
-            if entry is None:
-                self.counts[name] = [1, at, at]
-            else:
-                entry[0] += 1
-                entry[1] = min(entry[1], at)
-                entry[2] = max(entry[2], at)
-
-
-def _blank(contact_id: int) -> ContactEventSummary:
-    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-    return ContactEventSummary(contact_id=contact_id, first_seen=epoch, last_seen=epoch)
+def _summaries(ids: list[int]) -> dict[int, list[Any]]:
+    """contact id -> [first_seen, last_seen, event_count, page_views, screen_views, sessions]."""
+    qn = connection.ops.quote_name
+    table = qn(ContactEventSummary._meta.db_table)
+    out: dict[int, list[Any]] = {}
+    with connection.cursor() as cursor:
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            cursor.execute(
+                "SELECT contact_id, first_seen, last_seen, event_count, page_views, "  # noqa: S608
+                f"screen_views, sessions FROM {table} WHERE contact_id IN "
+                f"({', '.join(['%s'] * len(chunk))})",
+                chunk,
+            )
+            for cid, first, last, count, pages, screens, sessions in cursor.fetchall():
+                out[cid] = [
+                    from_db_datetime(first),
+                    from_db_datetime(last),
+                    count,
+                    pages,
+                    screens,
+                    sessions,
+                ]
+    return out
 
 
 def aggregates_apply(
@@ -67,57 +74,56 @@ def aggregates_apply(
     """Add (type, event name, timestamp) rows to their contacts' aggregates."""
     if not events_by_contact:
         return
-    ids = list(events_by_contact)
-    summaries = {s.contact_id: s for s in ContactEventSummary.objects.filter(contact_id__in=ids)}
-    accs: dict[int, _Acc] = {}
-    names: set[str] = set()
+    current = _summaries(list(events_by_contact))
+    now = db_value(timezone.now())
+    summary_rows: list[tuple[Any, ...]] = []
+    count_rows: list[tuple[Any, ...]] = []
     for contact_id, rows in events_by_contact.items():
-        acc = accs[contact_id] = _Acc(summaries.get(contact_id) or _blank(contact_id))
+        s = current.get(contact_id)
+        counts: dict[str, list[Any]] = {}
         for kind, name, at in sorted(rows, key=lambda r: r[2]):
-            acc.add(kind, name, at)
-        names.update(acc.counts)
-    new = [a.summary for c, a in accs.items() if c not in summaries]
-    old = [a.summary for c, a in accs.items() if c in summaries]
-    ContactEventSummary.objects.bulk_create(new, batch_size=500)  # type: ignore[arg-type]
-    columns = ["first_seen", "last_seen", "event_count", "page_views", "screen_views", "sessions"]
-    update_many(
+            if s is None or s[2] == 0:
+                s = [at, at, 0, 0, 0, 1]
+            elif at >= s[1]:
+                if at - s[1] > SESSION_GAP:
+                    s[5] += 1
+                s[1] = at
+            elif at < s[0]:
+                if s[0] - at > SESSION_GAP:
+                    s[5] += 1
+                s[0] = at
+            s[2] += 1
+            if kind == _PAGE:
+                s[3] += 1
+            elif kind == _SCREEN:
+                s[4] += 1
+            elif kind == _TRACK and name:
+                entry = counts.get(name)
+                if entry is None:
+                    counts[name] = [1, at, at]
+                else:  # rows are in time order
+                    entry[0] += 1
+                    entry[2] = at
+        if s is None:
+            continue
+        summary_rows.append(
+            (contact_id, db_value(s[0]), db_value(s[1]), s[2], s[3], s[4], s[5], now)
+        )
+        for name, (count, first_at, last_at) in counts.items():
+            count_rows.append((contact_id, name, count, db_value(first_at), db_value(last_at)))
+    upsert_many(
         ContactEventSummary,
-        columns,
-        [[getattr(s, c) for c in columns] + [s.contact_id] for s in old],  # type: ignore[union-attr]
+        SUMMARY_COLUMNS,
+        summary_rows,
+        conflict=("contact_id",),
+        update=dict.fromkeys(SUMMARY_COLUMNS[1:], "excluded"),
     )
-    if not names:
-        return
-    existing: dict[tuple[int, str], ContactEventCount] = {}
-    with_counts = [c for c, acc in accs.items() if acc.counts]
-    for i in range(0, len(with_counts), 500):
-        chunk = with_counts[i : i + 500]
-        for row in ContactEventCount.objects.filter(contact_id__in=chunk, event__in=names):
-            existing[(row.contact_id, row.event)] = row
-    create: list[ContactEventCount] = []
-    update: list[ContactEventCount] = []
-    for contact_id, acc in accs.items():
-        for name, (count, first_at, last_at) in acc.counts.items():
-            found = existing.get((contact_id, name))
-            if found is None:
-                create.append(
-                    ContactEventCount(
-                        contact_id=contact_id,
-                        event=name,
-                        count=count,
-                        first_at=first_at,
-                        last_at=last_at,
-                    )
-                )
-            else:
-                found.count += count
-                found.first_at = min(found.first_at, first_at)
-                found.last_at = max(found.last_at, last_at)
-                update.append(found)
-    ContactEventCount.objects.bulk_create(create, batch_size=500)
-    update_many(
+    upsert_many(
         ContactEventCount,
-        ["count", "first_at", "last_at"],
-        [(r.count, r.first_at, r.last_at, r.pk) for r in update],
+        ("contact_id", "event", "count", "first_at", "last_at"),
+        count_rows,
+        conflict=("contact_id", "event"),
+        update={"count": "add", "first_at": "min", "last_at": "max"},
     )
 
 

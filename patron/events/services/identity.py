@@ -28,14 +28,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q
 from django.utils import timezone
 
 from patron.contacts.models import Contact, ContactIdentity
 from patron.contacts.normalize import NormalizationError, normalize_email, normalize_phone
-from patron.core.services import activity_record
+from patron.core.models import Activity
+from patron.core.services import activity_build, activity_record
 from patron.events.models import Event, IdentityConflict
-from patron.events.services._sql import update_many
+from patron.events.services._sql import (
+    db_value,
+    from_db_datetime,
+    select_in,
+    update_many,
+    upsert_many,
+)
+from patron.hygiene.normalize import email_match_key
 
 logger = logging.getLogger(__name__)
 
@@ -183,7 +190,10 @@ class Resolver:
     # contact -> kinds (email/phone) of trait values that belong to someone else
     foreign: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
     rebuild: set[int] = field(default_factory=set)
+    # placeholder id -> (source label, how) of contacts to create (see ``materialize``)
+    pending: dict[int, tuple[str, str]] = field(default_factory=dict)
     _user_ids: dict[int, set[str]] = field(default_factory=dict)
+    _email_keys: dict[str, str] = field(default_factory=dict)
 
     # --- look-ups ------------------------------------------------------------------------
 
@@ -202,19 +212,25 @@ class Resolver:
                     wanted[kind].add(value)
         if not wanted:
             return
+        email_keys = {self._key(EMAIL, v)[1] for v in wanted.get(EMAIL, ())}
         if wanted.get(EMAIL):
-            wanted[EMAIL] |= {v.lower() for v in wanted[EMAIL]}
-        cond = Q()
-        for kind, values in wanted.items():
-            cond |= Q(kind=kind, value__in=list(values))
+            # Stored further emails: as normalised, lower-cased, or as their match key.
+            wanted[EMAIL] |= {v.lower() for v in wanted[EMAIL]} | email_keys
         # Oldest contact first for durable ids; for anonymous ids the most recently seen
         # contact (a shared device belongs to whoever identified on it last).
-        for row in (
-            ContactIdentity.objects.filter(cond)
-            .order_by("contact_id")
-            .values_list("id", "contact_id", "kind", "value", "last_seen")
-        ):
-            pk, contact_id, kind, value, last_seen = row
+        table = ContactIdentity._meta.db_table
+        rows = []
+        for kind, values in wanted.items():
+            rows += select_in(
+                f"SELECT id, contact_id, kind, value, last_seen FROM {table} "  # noqa: S608
+                "WHERE kind = %s AND value IN",
+                [kind],
+                sorted(values),
+            )
+        rows.sort(key=lambda r: r[1])
+        for pk, contact_id, kind, value, raw_seen in rows:
+            last_seen = from_db_datetime(raw_seen)
+            assert last_seen is not None
             self.rows[(contact_id, kind, value)] = (pk, last_seen)
             key = self._key(kind, value)
             current = self.cache.get(key)
@@ -224,32 +240,48 @@ class Resolver:
                 prev = self.rows.get((current, kind, value))
                 if prev is None or last_seen > prev[1]:
                     self.cache[key] = contact_id
-        for kind, column in ((EMAIL, "email"), (PHONE, "phone")):
-            if wanted.get(kind):
-                for contact_id, value in (
-                    Contact.objects.filter(**{f"{column}__in": list(wanted[kind])})
-                    .order_by("id")
-                    .values_list("id", column)
-                ):
-                    self.primary.setdefault(self._key(kind, value), contact_id)
-                    self.cache.setdefault(self._key(kind, value), contact_id)
+        # Primary emails match by the duplicate finder's key (case, plus-tags, Gmail dots).
+        contacts = Contact._meta.db_table
+        for kind, column, values in (
+            (EMAIL, "email_match_key", email_keys),
+            (PHONE, "phone", wanted.get(PHONE, set())),
+        ):
+            found = select_in(
+                f"SELECT id, {column}, email FROM {contacts} WHERE {column} IN",  # noqa: S608
+                [],
+                sorted(values),
+            )
+            for contact_id, value, email in sorted(found):
+                self.cache.setdefault((kind, value), contact_id)
+                self.primary.setdefault(
+                    (kind, email.lower()) if kind == EMAIL else (kind, value), contact_id
+                )
         for kind, values in wanted.items():
             for value in values:
                 self.cache.setdefault(self._key(kind, value), None)
-        # The user ids of every contact found, for the joining rules (one query).
-        found = [c for c in set(self.cache.values()) if c is not None]
-        for contact_id in found:
+        # The user ids of every contact found, for the joining rules (one query per 500).
+        found_ids = sorted({c for c in self.cache.values() if c is not None})
+        for contact_id in found_ids:
             self._user_ids.setdefault(contact_id, set())
-        for i in range(0, len(found), 500):
-            for contact_id, value in ContactIdentity.objects.filter(
-                contact_id__in=found[i : i + 500], kind=USER_ID
-            ).values_list("contact_id", "value"):
-                self._user_ids[contact_id].add(value)
+        for contact_id, value in select_in(
+            f"SELECT contact_id, value FROM {table} WHERE kind = %s AND contact_id IN",  # noqa: S608
+            [USER_ID],
+            found_ids,
+        ):
+            self._user_ids[contact_id].add(value)
 
-    @staticmethod
-    def _key(kind: str, value: str) -> tuple[str, str]:
-        # Emails match case-insensitively (normalisation keeps the local part's case).
-        return (kind, value.lower() if kind == EMAIL else value)
+    def _key(self, kind: str, value: str) -> tuple[str, str]:
+        """The cache key of an identity: emails by their match key (see hygiene)."""
+        if kind != EMAIL:
+            return (kind, value)
+        key = self._email_keys.get(value)
+        if key is None:
+            key = self._email_keys[value] = email_match_key(value) or value.lower()
+        return (kind, key)
+
+    def _is_primary(self, contact_id: int, kind: str, value: str) -> bool:
+        wanted = (kind, value.lower() if kind == EMAIL else value)
+        return self.primary.get(wanted) == contact_id
 
     def _follow(self, contact_id: int | None) -> int | None:
         while contact_id is not None and contact_id in self.redirects:
@@ -259,13 +291,19 @@ class Resolver:
     def lookup(self, kind: str, value: str) -> int | None:
         key = self._key(kind, value)
         if key not in self.cache:  # not prefetched: ask the database
-            row = (
-                ContactIdentity.objects.filter(kind=kind, value__in={value, key[1]})
-                .order_by("contact_id")
-                .values_list("contact_id", flat=True)
-                .first()
+            values = {value, value.lower(), key[1]} if kind == EMAIL else {value}
+            owners = list(
+                ContactIdentity.objects.filter(kind=kind, value__in=values).values_list(
+                    "contact_id", flat=True
+                )
             )
-            self.cache[key] = row
+            if kind == EMAIL:
+                owners += Contact.objects.filter(email_match_key=key[1]).values_list(
+                    "id", flat=True
+                )
+            elif kind == PHONE:
+                owners += Contact.objects.filter(phone=value).values_list("id", flat=True)
+            self.cache[key] = min(owners) if owners else None
         return self._follow(self.cache[key])
 
     def user_ids_of(self, contact_id: int) -> set[str]:
@@ -282,7 +320,7 @@ class Resolver:
     def link(self, contact_id: int, kind: str, value: str, at: dt.datetime) -> None:
         """Record that ``value`` belongs to ``contact_id`` (seen at ``at``)."""
         key = (contact_id, kind, value)
-        if kind in (EMAIL, PHONE) and self.primary.get(self._key(kind, value)) == contact_id:
+        if kind in (EMAIL, PHONE) and self._is_primary(contact_id, kind, value):
             return  # it is the contact's primary email/phone, held on the contact
         if key in self.rows or key in self.new_links:
             previous = self.seen.get(key)
@@ -304,20 +342,56 @@ class Resolver:
                 ev.contact_id = contact_id
 
     def create_contact(self, event: Event) -> int:
+        """A new contact for ``event``: a placeholder (negative) id until ``materialize``
+        creates all of the batch's new contacts in one statement."""
+        placeholder = -(len(self.pending) + 1)
         source = self.source_labels.get(event.source_id, "")
-        contact = Contact.objects.create(
-            source=f"tracking:{source}"[:120] if source else "tracking"
+        self.pending[placeholder] = (
+            f"tracking:{source}"[:120] if source else "tracking",
+            f"{event.type} event",
         )
-        activity_record(
-            actor=self.actor,
-            verb="contact.created",
-            subject=contact,
-            contact_id=contact.pk,
-            changes={"after": {"source": contact.source, "via": f"{event.type} event"}},
+        self.created.add(placeholder)
+        self._user_ids[placeholder] = set()
+        return placeholder
+
+    def materialize(self) -> None:
+        """Create the contacts still held as placeholders (bulk), and their activity."""
+        if not self.pending:
+            return
+        placeholders = list(self.pending)
+        contacts = Contact.objects.bulk_create(
+            [Contact(source=self.pending[p][0]) for p in placeholders], batch_size=500
         )
-        self.created.add(contact.pk)
-        self._user_ids[contact.pk] = set()
-        return contact.pk
+        entries = []
+        for placeholder, contact in zip(placeholders, contacts, strict=True):
+            real = contact.pk
+            assert real is not None
+            self.redirects[placeholder] = real
+            self.created.discard(placeholder)
+            self.created.add(real)
+            self._user_ids[real] = self._user_ids.pop(placeholder, set())
+            if placeholder in self.foreign:
+                self.foreign[real] = self.foreign.pop(placeholder)
+            entries.append(
+                activity_build(
+                    actor=self.actor,
+                    verb="contact.created",
+                    subject=contact,
+                    contact_id=real,
+                    changes={
+                        "after": {"source": contact.source, "via": self.pending[placeholder][1]}
+                    },
+                )
+            )
+        Activity.objects.bulk_create(entries, batch_size=500)
+        self.pending.clear()
+
+    def _real(self, contact_id: int) -> int:
+        if contact_id < 0:
+            self.materialize()
+        followed = self._follow(contact_id)
+        assert followed is not None
+        return followed
 
     def _join(
         self, survivor: int, other: int, kind: str, value: str, event: Event, strong: bool
@@ -329,6 +403,7 @@ class Resolver:
         other_uids = self.user_ids_of(other)
         own_uids = self.user_ids_of(survivor)
         automatic = strong or not other_uids or not own_uids or bool(other_uids & own_uids)
+        survivor, other = self._real(survivor), self._real(other)
         merged = contacts_join(
             actor=self.actor,
             survivor_id=survivor,
@@ -404,10 +479,11 @@ class Resolver:
                 self._join(contact_id, other, kind, value, event, strong)
                 contact_id = self._follow(contact_id)  # type: ignore[assignment]
         for other, kind, value, _ in conflicts:
+            contact_id = self._real(contact_id)
             contacts_join(
                 actor=self.actor,
                 survivor_id=contact_id,
-                merged_id=other,
+                merged_id=self._real(other),
                 kind=kind,
                 value=value,
                 event=event,
@@ -432,44 +508,32 @@ class Resolver:
 
     # --- writing what was learnt -------------------------------------------------------------
 
-    def flush(self, batch_ids: list[int]) -> list[int]:
+    def flush(self) -> list[int]:
         """Write new links and last-seen times; attach earlier anonymous events.
 
         Returns the ids of earlier (already processed) events that were attached to a
         contact now, so the caller can apply their commerce effects.
         """
+        self.materialize()
         if self.new_links:
-            links: dict[tuple[int, str, str], dt.datetime] = {
-                (self._follow(c) or c, k, v): at for (c, k, v), at in self.new_links.items()
-            }
-            ContactIdentity.objects.bulk_create(
-                [ContactIdentity(contact_id=c, kind=k, value=v) for (c, k, v) in links],
-                ignore_conflicts=True,
-            )
-            # first/last seen from the events, not from the processing time.
-            fresh = []
-            keys = list(links)
-            for i in range(0, len(keys), 500):
-                chunk = keys[i : i + 500]
-                fresh += [
-                    row
-                    for row in ContactIdentity.objects.filter(
-                        contact_id__in={c for c, _, _ in chunk},
-                        kind__in={k for _, k, _ in chunk},
-                        value__in={v for _, _, v in chunk},
-                    )
-                    if (row.contact_id, row.kind, row.value) in links
-                ]
-            for row in fresh:
-                first = links[(row.contact_id, row.kind, row.value)]
-                row.first_seen = min(first, row.first_seen)
-                row.last_seen = max(
-                    self.seen.get((row.contact_id, row.kind, row.value), first), first
-                )
-            update_many(
+            # New identities, first/last seen from the events (not the processing time);
+            # one upsert per 500, keeping the earlier first and later last seen of a row
+            # another processor (or an earlier batch) wrote meanwhile.
+            links: dict[tuple[int, str, str], list[dt.datetime]] = {}
+            for (c, k, v), first in self.new_links.items():
+                key = (self._follow(c) or c, k, v)
+                last = max(self.seen.get((c, k, v), first), first)
+                span = links.get(key)
+                if span is None:
+                    links[key] = [first, last]
+                else:
+                    span[0], span[1] = min(span[0], first), max(span[1], last)
+            upsert_many(
                 ContactIdentity,
-                ["first_seen", "last_seen"],
-                [(r.first_seen, r.last_seen, r.pk) for r in fresh],
+                ("contact_id", "kind", "value", "label", "first_seen", "last_seen"),
+                [(c, k, v, "", db_value(f), db_value(la)) for (c, k, v), (f, la) in links.items()],
+                conflict=("contact_id", "kind", "value"),
+                update={"first_seen": "min", "last_seen": "max"},
             )
         stale: list[tuple[dt.datetime, int]] = []
         for key, at in self.seen.items():
@@ -477,15 +541,19 @@ class Resolver:
             if known is not None and at - known[1] > LAST_SEEN_GRANULARITY:
                 stale.append((at, known[0]))
         update_many(ContactIdentity, ["last_seen"], stale)
+        # Earlier anonymous events (already processed, so not this batch's: those are
+        # still unprocessed here) of the anonymous ids identified now: one query per 500.
         attached: list[int] = []
-        for anonymous_id, contact_id in self.attach.items():
-            contact_id = self._follow(contact_id)  # type: ignore[assignment]
-            earlier = Event.objects.filter(
-                anonymous_id=anonymous_id, contact__isnull=True, processed=True
-            ).exclude(pk__in=batch_ids)
-            ids = list(earlier.values_list("pk", flat=True))
-            if ids:
-                Event.objects.filter(pk__in=ids).update(contact_id=contact_id)
-                attached.extend(ids)
+        moves: list[tuple[int, int]] = []
+        anonymous_ids = list(self.attach)
+        for i in range(0, len(anonymous_ids), 500):
+            for pk, anonymous_id in Event.objects.filter(
+                anonymous_id__in=anonymous_ids[i : i + 500], contact__isnull=True, processed=True
+            ).values_list("pk", "anonymous_id"):
+                contact_id = self._follow(self.attach[anonymous_id])
+                assert contact_id is not None
+                moves.append((contact_id, pk))
+                attached.append(pk)
                 self.rebuild.add(contact_id)
+        update_many(Event, ["contact"], moves)
         return attached

@@ -26,11 +26,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from patron.events.models import Event, RejectedMessage, Source
+from patron.events.services._sql import sqlite_time
 
 MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
@@ -115,6 +117,16 @@ def _depth_ok(value: Any, limit: int = MAX_DEPTH) -> bool:
         return True
 
     return walk(value, 0)
+
+
+def dump_json(value: dict[str, Any]) -> str:
+    """Compact JSON text of a parsed object: orjson (several times faster than the
+    standard library on the ingest hot path); integers past 64 bits, which orjson
+    refuses, through ``json``."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, separators=(",", ":"))
 
 
 def message_id_for(msg: Mapping[str, Any]) -> str:
@@ -202,7 +214,7 @@ def build_event(
     message_id = _identifier(raw.get("messageId"), "messageId") or message_id_for(raw)
     # Serialised once, here: the size limit is measured on what is stored (JSON columns
     # plus the id and name columns), and the insert uses these strings as they are.
-    dumped = {key: json.dumps(objects[key]) for key in _JSON_OBJECTS}
+    dumped = {key: dump_json(objects[key]) for key in _JSON_OBJECTS}
     size = sum(map(len, dumped.values())) + sum(
         map(len, (user_id, anonymous_id, event_name, name, group_id, previous_id, message_id))
     )
@@ -259,11 +271,6 @@ _TIME_COLUMNS = frozenset({"timestamp", "original_timestamp", "received_at", "se
 INSERT_CHUNK = 400
 
 
-def _sqlite_time(value: dt.datetime) -> str:
-    """Django's SQLite form of an aware datetime: naive UTC text (as its adapter makes)."""
-    return str(value.astimezone(dt.UTC).replace(tzinfo=None))
-
-
 def events_insert(rows: list[dict[str, Any]]) -> int:
     """Insert event rows (JSON columns already serialised, as ``build_event`` gives them)
     in multi-row statements, skipping stored (source, message id)s.
@@ -276,7 +283,7 @@ def events_insert(rows: list[dict[str, Any]]) -> int:
         return 0
     qn = connection.ops.quote_name
     pg = connection.vendor == "postgresql"
-    adapt_time = connection.ops.adapt_datetimefield_value if pg else _sqlite_time
+    adapt_time = connection.ops.adapt_datetimefield_value if pg else sqlite_time
     fields = [Event._meta.get_field(name) for name in COLUMNS]
     names = ", ".join(qn(str(f.column)) for f in fields)  # type: ignore[union-attr]
     one = "(" + ", ".join("%s::jsonb" if pg and n in _JSON_COLUMNS else "%s" for n in COLUMNS) + ")"

@@ -11,21 +11,29 @@ are serialised already), so identity resolution never races with itself.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections import defaultdict
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models.base import ModelState
 
 from patron.contacts.models import Contact, CustomField
 from patron.core.services import workspace_get
 from patron.events.models import ContactTraits, Event, RejectedMessage, Source
-from patron.events.services._sql import update_many
+from patron.events.services._sql import from_db_datetime
 from patron.events.services.aggregates import aggregates_apply, aggregates_rebuild
-from patron.events.services.commerce import is_commerce, order_from_event
+from patron.events.services.commerce import COMMERCE_EVENTS, is_commerce, order_from_event
 from patron.events.services.identity import Resolver, SystemActor
 from patron.events.services.ingest import rejections_record
-from patron.events.services.profile import Problems, profile_apply_group, profile_apply_traits
+from patron.events.services.profile import (
+    Problems,
+    ProfileWrites,
+    profile_apply_group,
+    profile_apply_traits,
+)
 
 BATCH_SIZE = 1000
 _LOCK_KEY = 7_302_041  # pg advisory lock id of the event processor
@@ -52,15 +60,115 @@ def events_process_pending(
             return total, Event.objects.filter(processed=False).exists()
 
 
+_LOADED = (
+    "id",
+    "type",
+    "event",
+    "name",
+    "user_id",
+    "anonymous_id",
+    "group_id",
+    "previous_id",
+    "timestamp",
+    "received_at",
+    "source",
+    "source_id",
+    "message_id",
+    "traits",
+    "properties",
+)
+_TRAITS_USED = frozenset({Event.Type.IDENTIFY.value, Event.Type.GROUP.value})
+
+
+def _oldest_unprocessed(limit: int) -> list[Event]:
+    """The oldest unprocessed events, as Event instances built from one raw query.
+
+    The hot path's read (see docs/performance.md): no converters, and JSON decoded only
+    where the processor reads it (traits of identify/group calls, properties of
+    e-commerce events). Context, integrations and the client's own times are left
+    deferred (Django loads them if anything asks).
+    """
+    qn = connection.ops.quote_name
+    pg = connection.vendor == "postgresql"
+    cols = ", ".join(
+        f"{qn(c)}::text" if pg and c in ("traits", "properties") else qn(c) for c in _LOADED
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {cols} FROM {qn(Event._meta.db_table)} "  # noqa: S608
+            "WHERE processed = %s ORDER BY id LIMIT %s",
+            [False, limit],
+        )
+        rows = cursor.fetchall()
+    events = []
+    for row in rows:
+        values = dict(zip(_LOADED, row, strict=True))
+        values["timestamp"] = from_db_datetime(values["timestamp"])
+        values["received_at"] = from_db_datetime(values["received_at"])
+        kind, traits, props = values["type"], values["traits"], values["properties"]
+        values["traits"] = json.loads(traits) if kind in _TRAITS_USED and traits else {}
+        commerce = kind == Event.Type.TRACK and values["event"].strip().lower() in COMMERCE_EVENTS
+        values["properties"] = json.loads(props) if commerce and props else {}
+        values["contact_id"] = None
+        event = Event.__new__(Event)
+        event.__dict__.update(values)
+        event._state = ModelState()
+        event._state.adding, event._state.db = False, connection.alias
+        events.append(event)
+    return events
+
+
+def events_mark_processed(rows: list[tuple[int, int | None]]) -> None:
+    """Set ``contact`` and ``processed`` of events: one ``UPDATE ... FROM (VALUES ...)``
+    per 500 (SQLite 3.33+ and PostgreSQL)."""
+    qn = connection.ops.quote_name
+    table = qn(Event._meta.db_table)
+    pg = connection.vendor == "postgresql"
+    one = "(%s::bigint, %s::bigint)" if pg else "(%s, %s)"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 500):
+            part = rows[start : start + 500]
+            cursor.execute(
+                f"UPDATE {table} SET contact_id = v.c, processed = %s "  # noqa: S608
+                f"FROM (VALUES {', '.join([one] * len(part))}) AS v(i, c) "
+                f"WHERE {table}.id = v.i"
+                if pg
+                else f"UPDATE {table} SET contact_id = v.column2, processed = %s "  # noqa: S608
+                f"FROM (VALUES {', '.join([one] * len(part))}) AS v "
+                f"WHERE {table}.id = v.column1",
+                [True, *(v for row in part for v in row)],
+            )
+
+
+def _traits_hash(traits: dict[str, Any], foreign: set[str] | frozenset[str]) -> str:
+    text = json.dumps([traits, sorted(foreign)], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _unchanged_traits_skipped(
+    traits: dict[int, tuple[dict[str, Any], Event]], foreign: dict[int, set[str]]
+) -> dict[int, str]:
+    """Drop from ``traits`` the contacts whose traits were applied already, as they are
+    now; returns the hashes of the others, to store once they are applied."""
+    if not traits:
+        return {}
+    wanted = {c: _traits_hash(t, foreign.get(c, frozenset())) for c, (t, _) in traits.items()}
+    ids = list(wanted)
+    for i in range(0, len(ids), 500):
+        for contact_id, applied in ContactTraits.objects.filter(
+            contact_id__in=ids[i : i + 500]
+        ).values_list("contact_id", "applied_hash"):
+            if applied and applied == wanted[contact_id]:
+                del traits[contact_id]
+                del wanted[contact_id]
+    return wanted
+
+
 @transaction.atomic
 def events_process_batch(*, batch_size: int = BATCH_SIZE) -> int:
     """Process the oldest unprocessed events (at most ``batch_size``); returns how many."""
     _lock()
-    events = list(
-        Event.objects.filter(processed=False)
-        .defer("context", "integrations")  # not needed here, and the largest columns
-        .order_by("id")[:batch_size]
-    )
+    events = _oldest_unprocessed(batch_size)
     if not events:
         return 0
     actor = SystemActor("tracking API")
@@ -75,11 +183,11 @@ def events_process_batch(*, batch_size: int = BATCH_SIZE) -> int:
     resolver.prefetch(events)
     for event in events:
         event.contact_id = resolver.resolve(event)
+    attached = resolver.flush()  # creates the new contacts: placeholder ids become real
     for event in events:
         event.contact_id = resolver._follow(event.contact_id)
         event.processed = True
-    attached = resolver.flush([e.pk for e in events])
-    update_many(Event, ["contact", "processed"], [(e.contact_id, True, e.pk) for e in events])
+    events_mark_processed([(e.pk, e.contact_id) for e in events])
 
     # 2. Profiles: identify traits (merged per contact, later calls win), group calls.
     traits: dict[int, tuple[dict[str, Any], Event]] = {}
@@ -87,6 +195,8 @@ def events_process_batch(*, batch_size: int = BATCH_SIZE) -> int:
         if event.type == Event.Type.IDENTIFY and event.contact_id and event.traits:
             merged = traits.get(event.contact_id, ({}, event))[0]
             traits[event.contact_id] = ({**merged, **event.traits}, event)
+    hashes = _unchanged_traits_skipped(traits, resolver.foreign)
+    writes = ProfileWrites()
     if traits:
         contacts = Contact.objects.select_for_update().in_bulk(list(traits))
         stored = ContactTraits.objects.in_bulk(list(traits))
@@ -94,6 +204,7 @@ def events_process_batch(*, batch_size: int = BATCH_SIZE) -> int:
         for contact_id, (merged, last) in traits.items():
             contact = contacts.get(contact_id)
             if contact is None:
+                hashes.pop(contact_id, None)
                 continue
             profile_apply_traits(
                 actor=actor,
@@ -105,7 +216,10 @@ def events_process_batch(*, batch_size: int = BATCH_SIZE) -> int:
                 stored=stored.get(contact_id),
                 problems=problems,
                 foreign=resolver.foreign.get(contact_id, frozenset()),
+                writes=writes,
             )
+        writes.hashes = hashes
+        writes.save()
     for event in events:
         if event.type == Event.Type.GROUP:
             profile_apply_group(

@@ -14,14 +14,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils import timezone
 from nameparser import HumanName
 
 from patron.contacts.custom_fields import custom_values_clean, custom_values_write
-from patron.contacts.models import Company, Contact, ContactCompany, CustomField
+from patron.contacts.models import Company, Contact, ContactCompany, ContactIdentity, CustomField
 from patron.contacts.normalize import (
     NormalizationError,
     clean_text,
@@ -30,8 +32,10 @@ from patron.contacts.normalize import (
     normalize_phone,
     search_text_for,
 )
-from patron.core.services import activity_record, diff, snapshot
+from patron.core.models import Activity
+from patron.core.services import activity_build, activity_record, diff, snapshot
 from patron.events.models import ContactTraits, Event, RejectedMessage
+from patron.hygiene.normalize import contact_keys_refresh
 
 TEXT_TRAITS = {
     "firstName": "first_name",
@@ -65,8 +69,50 @@ TRACKED = (
     "postal_code",
     "country",
 )
+#: Contact columns derived from others (search and the duplicate finder's match keys).
+KEYS = ("email_match_key", "name_key")
 MAX_TRAIT_KEYS = 200
 MAX_TRAIT_BYTES = 4096
+
+
+@dataclass
+class ProfileWrites:
+    """Writes of one batch's profile updates, made together at its end (``save``)."""
+
+    activities: list[Activity] = field(default_factory=list)
+    traits: dict[int, dict[str, Any]] = field(default_factory=dict)
+    hashes: dict[int, str] = field(default_factory=dict)
+    drop_identities: list[tuple[int, str, str]] = field(default_factory=list)
+
+    def save(self) -> None:
+        Activity.objects.bulk_create(self.activities, batch_size=500)
+        # The custom attributes where they changed; the applied-traits hash everywhere.
+        with_traits = [
+            ContactTraits(contact_id=c, traits=t, applied_hash=self.hashes.get(c, ""))
+            for c, t in self.traits.items()
+        ]
+        hash_only = [
+            ContactTraits(contact_id=c, applied_hash=h)
+            for c, h in self.hashes.items()
+            if c not in self.traits
+        ]
+        for part, fields in (
+            (with_traits, ["traits", "applied_hash", "updated_at"]),
+            (hash_only, ["applied_hash", "updated_at"]),
+        ):
+            ContactTraits.objects.bulk_create(
+                part,
+                batch_size=500,
+                update_conflicts=True,
+                unique_fields=["contact"],
+                update_fields=fields,
+            )
+        # An email/phone now primary is no longer kept as a secondary identity too.
+        for i in range(0, len(self.drop_identities), 200):
+            cond = Q()
+            for contact_id, kind, value in self.drop_identities[i : i + 200]:
+                cond |= Q(contact_id=contact_id, kind=kind, value=value)
+            ContactIdentity.objects.filter(cond).delete()
 
 
 class Problems:
@@ -201,8 +247,16 @@ def profile_apply_traits(
     stored: ContactTraits | None,
     problems: Problems,
     foreign: set[str] | frozenset[str] = frozenset(),
+    writes: ProfileWrites | None = None,
 ) -> None:
-    """Apply one contact's merged identify traits (call inside the batch's transaction)."""
+    """Apply one contact's merged identify traits (call inside the batch's transaction).
+
+    With ``writes``, the activity entry, the custom attributes and dropped identities are
+    collected there for the caller to save in bulk (``ProfileWrites.save``); without it
+    they are saved here.
+    """
+    own = writes is None
+    out = writes if writes is not None else ProfileWrites()
 
     def report(reason: str) -> None:
         problems.add(event, reason)
@@ -226,17 +280,18 @@ def profile_apply_traits(
             contact.phone,
             contact.external_id or "",
         )
-        contact.save(update_fields=[*set(changed), "search_text", "updated_at"])
+        contact_keys_refresh(contact)  # the duplicate finder's email and name keys
+        contact.save(
+            update_fields=[*set(changed), "search_text", *KEYS, "updated_at"],
+        )
         changes = diff(before, snapshot(contact, TRACKED))
-        # An email/phone now primary is no longer kept as a secondary identity too.
         for kind in ("email", "phone"):
             if kind in changed:
-                contact.identities.filter(kind=kind, value=getattr(contact, kind)).delete()
+                out.drop_identities.append((contact.pk, kind, getattr(contact, kind)))
 
     # Custom fields: each checked on its own, so one bad value does not block the rest.
     for key, raw in traits.items():
-        field = custom_fields.get(key)
-        if field is None or key in HANDLED:
+        if key not in custom_fields or key in HANDLED:
             continue
         try:
             cleaned = custom_values_clean("contact", {key: raw}, creating=False)
@@ -267,18 +322,22 @@ def profile_apply_traits(
                 continue
             updated[key] = value
         if updated != current:
-            ContactTraits.objects.update_or_create(contact=contact, defaults={"traits": updated})
+            out.traits[contact.pk] = updated
             delta = {k: v for k, v in updated.items() if current.get(k) != v}
             changes["before"]["traits"] = {k: current.get(k) for k in delta}
             changes["after"]["traits"] = delta
     if changes["before"] or changes["after"]:
-        activity_record(
-            actor=actor,
-            verb="contact.updated",
-            subject=contact,
-            contact_id=contact.pk,
-            changes=changes,
+        out.activities.append(
+            activity_build(
+                actor=actor,
+                verb="contact.updated",
+                subject=contact,
+                contact_id=contact.pk,
+                changes=changes,
+            )
         )
+    if own:
+        out.save()
 
 
 def profile_apply_group(
