@@ -37,6 +37,7 @@ from patron.contacts.services import (
 from patron.contacts.timeline import contact_timeline
 from patron.core.api_base import actor_of, decode_cursor, encode_cursor, is_id
 from patron.core.api_schemas import ERRORS, PathId
+from patron.events.selectors import contacts_by_identity
 
 router = Router(tags=["contacts"])
 
@@ -81,6 +82,11 @@ def list_contacts(request: HttpRequest, filters: Query[ContactQuery]) -> dict[st
             company=filters.company_id,
         ),
     )
+    # Tracking ids (the identity graph of patron.events): each one given narrows the list.
+    for kind, value in (("user_id", filters.user_id), ("anonymous_id", filters.anonymous_id)):
+        if value:
+            holders = contacts_by_identity(actor, kind=kind, value=value)
+            qs = qs.filter(pk__in=holders.values("pk"))
     column = filters.sort.lstrip("-")
     rows, after = keyset(
         qs,

@@ -106,6 +106,8 @@ class ContactQuery(PageQuery):
     owner: str = Field("", pattern=r"^(|me|none|[1-9][0-9]{0,17})$", description="id|me|none")
     country: Filter = ""
     company_id: Id | None = None
+    user_id: Filter = Field("", description="Contacts holding this tracking user id.")
+    anonymous_id: Filter = Field("", description="Contacts holding this anonymous id.")
     sort: ContactSort = "id"
 
 

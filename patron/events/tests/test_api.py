@@ -141,6 +141,44 @@ def test_lookup_is_scoped(tracked, make_user):
     assert body["items"] == []
 
 
+def test_contacts_list_filters_by_user_id_and_anonymous_id(tracked, source_key, make_api_key):
+    # Given a second tracked contact with other ids
+    source, _ = source_key
+    events_ingest(source=source, messages=[{"type": "identify", "userId": "u2",
+                                            "anonymousId": "anon-2"}])  # fmt: skip
+    events_process_pending()
+    other = Contact.objects.exclude(pk=tracked.pk).get()
+    client = bearer(make_api_key("manager"))
+    # When the contacts list is asked for an id: only its holder comes back
+    for query, expected in (
+        ({"user_id": "u1"}, [tracked.pk]),
+        ({"anonymous_id": "anon-1"}, [tracked.pk]),
+        ({"anonymous_id": "anon-2"}, [other.pk]),
+        ({"user_id": "u1", "anonymous_id": "anon-1"}, [tracked.pk]),
+        ({"user_id": "u1", "anonymous_id": "anon-2"}, []),  # both must hold
+        ({"user_id": "nobody"}, []),
+        ({"user_id": "anon-1"}, []),  # kinds do not mix
+    ):
+        response = client.get("/api/v1/contacts", query)
+        assert response.status_code == 200, response.content
+        assert [c["id"] for c in response.json()["items"]] == expected, query
+    # Then the other filters still apply alongside
+    body = client.get("/api/v1/contacts", {"user_id": "u1", "q": "zzz-no-match"}).json()
+    assert body["items"] == []
+    assert client.get("/api/v1/contacts", {"user_id": "x" * 201}).status_code == 422
+
+
+def test_contacts_list_identity_filters_are_scoped(tracked, make_user):
+    # Given own-records-only visibility and a rep who owns nothing
+    Workspace.objects.filter(pk=1).update(restricted_visibility="own")
+    client = Client()
+    client.force_login(make_user("sales"))
+    # When the rep looks the tracked contact up by its ids: nothing is found
+    for query in ({"user_id": "u1"}, {"anonymous_id": "anon-1"}):
+        response = client.get("/api/v1/contacts", query)
+        assert response.status_code == 200 and response.json()["items"] == []
+
+
 def test_sources_api_create_rotate_and_debugger(make_api_key, source_key, post):
     client = bearer(make_api_key("admin"))
     response = client.post("/api/v1/sources", {"name": "iOS app"}, content_type="application/json")
