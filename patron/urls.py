@@ -11,5 +11,6 @@ urlpatterns = [
     path("v1/", include("patron.events.urls")),
     path("imports/", include("patron.imports.urls")),
     path("hygiene/", include("patron.hygiene.urls")),
+    path("segments/", include("patron.segments.urls")),
     path("", include("patron.web.urls")),
 ]
