@@ -445,9 +445,15 @@ def main() -> None:
             print(f"generated {path} ({size:,} rows, {planted}) in {time.monotonic() - t:.1f}s")
         for db in dbs:
             results.append(run_import(path, db, size))
-    (OUT / "results.json").write_text(json.dumps(results, indent=2))
+    # Results accumulate across runs (one entry per database and size, newest wins).
+    store = OUT / "results.json"
+    kept = json.loads(store.read_text()) if store.exists() else []
+    fresh = {(r["db"], r["rows"]) for r in results}
+    merged = [r for r in kept if (r["db"], r["rows"]) not in fresh] + results
+    merged.sort(key=lambda r: (r["db"] != "sqlite", r["rows"]))
+    store.write_text(json.dumps(merged, indent=2))
     if args.write_docs:
-        write_docs(results)
+        write_docs(merged)
         print("docs/performance.md updated")
 
 

@@ -55,7 +55,8 @@ def default_workers() -> int:
     value = os.environ.get("PATRON_IMPORT_WORKERS")
     if value is not None:
         return int(value)
-    return min(os.cpu_count() or 1, 4)
+    # One core stays with this process (classify + write) and the database.
+    return max(min((os.cpu_count() or 1) - 1, 4), 0)
 
 
 def file_sha256(path: str) -> str:

@@ -16,6 +16,9 @@ from django.db import connection, models
 
 from patron.core.demo.bulk import FastInsert
 
+MULTI_ROWS = 500
+MAX_PARAMS = 30_000  # below SQLite's 32,766 host parameters and PostgreSQL's 65,535
+
 
 @cache
 def inserter(model: type[models.Model], names: tuple[str, ...]) -> FastInsert:
@@ -55,6 +58,24 @@ def insert_dicts(
     fast.insert([tuple(row[a] for a in attnames) for row in rows])
 
 
+def _copy(model: type[models.Model], fast: FastInsert, n: int, rows: list[list[Any]]) -> None:
+    """PostgreSQL: ``COPY ... FROM STDIN`` (values dumped by psycopg, JSON as jsonb)."""
+    from psycopg.types.json import Jsonb
+
+    qn = connection.ops.quote_name
+    fields = fast.fields[:n]
+    json_cols = [i for i, f in enumerate(fields) if f.get_internal_type() == "JSONField"]
+    columns = ", ".join(qn(str(f.column)) for f in fields)
+    sql = f"COPY {qn(model._meta.db_table)} ({columns}) FROM STDIN"
+    connection.ensure_connection()
+    raw = connection.connection
+    with raw.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
+        for values in rows:
+            for i in json_cols:
+                values[i] = Jsonb(values[i])
+            copy.write_row(values)
+
+
 def insert_objects(model: type[models.Model], objs: list[Any], names: tuple[str, ...]) -> None:
     if not objs:
         return
@@ -67,4 +88,4 @@ def tune_connection() -> None:
     a growing contacts table with its indexes soon needs more)."""
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
-            cursor.execute("PRAGMA cache_size = -262144")  # 256 MB, allocated as used
+            cursor.execute("PRAGMA cache_size = -65536")  # 64 MB, allocated as used

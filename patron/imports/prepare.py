@@ -56,7 +56,7 @@ _MAX_LENGTH = {
 }
 TAG_MAX = 80
 COMPANY_MAX = 200
-CACHE = 200_000
+CACHE = 20_000  # entries per memo (bounded: memory stays flat as files grow)
 
 
 @dataclass(frozen=True)

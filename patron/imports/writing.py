@@ -39,6 +39,9 @@ ACTIVITY_COLUMNS = (
 )
 
 
+_NO_FLAGS: dict[str, Any] = {}  # shared, so its JSON is encoded once per chunk
+
+
 def jsonable(value: Any) -> Any:
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
@@ -77,7 +80,7 @@ class ChunkWriter:
             row.update(
                 id=pk,
                 owner_id=owner_id,
-                invalid_fields=p.invalid,
+                invalid_fields=p.invalid or _NO_FLAGS,
                 search_text=p.search_text,
                 email_match_key=p.email_key,
                 name_key=p.name_key,
@@ -220,6 +223,7 @@ class ChunkWriter:
         actor_obj = self.actor if getattr(self.actor, "pk", None) else None
         label = str(self.actor)[:200] if self.actor is not None else "system"
         actor_id = actor_obj.pk if actor_obj is not None else None
+        created = {"import_job": self.job_id, "action": "created"}  # one object: encoded once
         rows = [
             {
                 "actor_id": actor_id,
@@ -229,7 +233,7 @@ class ChunkWriter:
                 "subject_id": o.contact_id,
                 "subject_label": _label(o.p.values),
                 "contact_id": o.contact_id,
-                "changes": {"import_job": self.job_id, "row": o.p.row, "action": "created"},
+                "changes": created,
                 "created_at": now,
             }
             for o in creates
