@@ -51,9 +51,20 @@ def contacts_changed(contact_ids: Iterable[int | None], what: Iterable[str]) -> 
     unknown = set(kinds) - KINDS
     if unknown:
         raise ValueError(f"Unknown kind(s) of change: {', '.join(sorted(unknown))}")
-    if not ids:
+    if not ids or not _anyone_listening(kinds):
         return
     transaction.on_commit(lambda: _enqueue(ids, kinds))
+
+
+def _anyone_listening(kinds: list[str]) -> bool:
+    """Does any live segment depend on these kinds of change? (Else there is nothing to do:
+    a segment created later is built over everyone.)"""
+    from patron.segments.models import Segment
+    from patron.segments.rules.deps import topics_of
+
+    topics = topics_of(kinds)
+    live = Segment.objects.filter(kind=Segment.Kind.DYNAMIC, is_template=False)
+    return any(topics & set(deps) for deps in live.values_list("depends_on", flat=True))
 
 
 def _enqueue(ids: list[int], kinds: list[str]) -> None:

@@ -75,3 +75,16 @@ def test_orders_and_tickets_move_contacts(
 def test_unknown_kind_of_change_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="Unknown kind"):
         contacts_changed([1], what={"weather"})
+
+
+def test_nothing_is_enqueued_when_no_segment_depends_on_the_change(
+    admin_user_p: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    _segment(admin_user_p, "open tickets >= 1")
+    contact = Contact.objects.create(first_name="A")
+    with django_capture_on_commit_callbacks() as callbacks:
+        contacts_changed([contact.pk], what={"orders"})
+    assert callbacks == []
+    with django_capture_on_commit_callbacks() as callbacks:
+        contacts_changed([contact.pk], what={"tickets"})
+    assert len(callbacks) == 1
