@@ -12,8 +12,10 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
+from patron.contacts.selectors import require
 from patron.core.api_base import actor_of, keyset_page
 from patron.core.api_schemas import ERRORS, Id, InputSchema, PathId
+from patron.core.permissions import P
 from patron.hygiene import quality as quality_reads
 from patron.hygiene.matching import POSSIBLE
 from patron.hygiene.models import MergeRecord
@@ -21,9 +23,19 @@ from patron.hygiene.selectors import (
     duplicate_candidate_get,
     duplicate_queue,
     duplicates_for,
+    hygiene_settings_get,
     merge_get,
+    scan_runs_visible_to,
 )
-from patron.hygiene.services import contact_merge, contact_merge_undo, duplicate_dismiss
+from patron.hygiene.services import (
+    contact_merge,
+    contact_merge_undo,
+    contacts_renormalize,
+    contacts_stale_tag,
+    duplicate_dismiss,
+    hygiene_settings_update,
+)
+from patron.hygiene.services.scan_request import duplicates_scan_request
 
 router = Router(tags=["hygiene"])
 
@@ -190,6 +202,86 @@ def workspace_quality(request: HttpRequest, filters: Query[QualityQuery]) -> dic
     actor = actor_of(request)
     figures = quality_reads.quality_figures(actor, stale_months=filters.stale_months)
     return {**figures, "trend": quality_reads.quality_trend(actor, days=filters.days)}
+
+
+class SettingsIO(InputSchema):
+    auto_merge_enabled: bool
+    auto_merge_threshold: float = Field(ge=0.0, le=1.0)
+    auto_merge_rule: Literal["most_recent", "most_complete", "trusted_source"] = "most_complete"
+
+
+class ScanOut(Schema):
+    id: int
+    engine: str
+    status: str
+    records: int
+    candidates: int
+    clusters: int
+    auto_merged: int
+    trained: bool
+    started_at: Any
+    finished_at: Any | None
+
+
+class StaleIn(InputSchema):
+    stale_months: int = Field(12, ge=1, le=120)
+    tag: str = Field("stale", min_length=1, max_length=80)
+
+
+class FixOut(Schema):
+    examined: int
+    changed: int
+    remaining: int
+
+
+def _settings_out(obj: Any) -> dict[str, Any]:
+    return {
+        "auto_merge_enabled": obj.auto_merge_enabled,
+        "auto_merge_threshold": obj.auto_merge_threshold,
+        "auto_merge_rule": obj.auto_merge_rule,
+    }
+
+
+@router.get("/settings", response={200: SettingsIO, **ERRORS}, summary="Auto-merge settings")
+def get_settings(request: HttpRequest) -> dict[str, Any]:
+    require(actor_of(request), P.QUALITY_VIEW)
+    return _settings_out(hygiene_settings_get())
+
+
+@router.put(
+    "/settings",
+    response={200: SettingsIO, **ERRORS},
+    summary="Turn auto-merge on or off (administrators only)",
+)
+def put_settings(request: HttpRequest, payload: SettingsIO) -> dict[str, Any]:
+    return _settings_out(hygiene_settings_update(actor=actor_of(request), **payload.dict()))
+
+
+@router.get("/scans", response={200: list[ScanOut], **ERRORS}, summary="Whole-database scans")
+def scans(request: HttpRequest) -> list[Any]:
+    return list(scan_runs_visible_to(actor_of(request))[:50])
+
+
+@router.post("/scans", response={202: dict[str, str], **ERRORS}, summary="Queue a scan")
+def scan_request(request: HttpRequest) -> Status[dict[str, str]]:
+    duplicates_scan_request(actor=actor_of(request))
+    return Status(202, {"status": "queued"})
+
+
+@router.post(
+    "/fixes/renormalize",
+    response={200: FixOut, **ERRORS},
+    summary="Re-run the normaliser over contacts with values flagged invalid",
+)
+def fix_renormalize(request: HttpRequest) -> Any:
+    return contacts_renormalize(actor=actor_of(request))
+
+
+@router.post("/fixes/tag-stale", response={200: FixOut, **ERRORS}, summary="Tag the stale contacts")
+def fix_tag_stale(request: HttpRequest, payload: StaleIn) -> Any:
+    return contacts_stale_tag(
+        actor=actor_of(request), stale_months=payload.stale_months, tag_name=payload.tag
+    )
 
 
 ROUTERS = [("/hygiene", router)]

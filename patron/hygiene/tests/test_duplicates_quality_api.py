@@ -13,7 +13,12 @@ from patron.contacts.models import Contact, ContactIdentity
 from patron.core.models import Activity, Workspace
 from patron.core.permissions import P, PermissionDenied
 from patron.hygiene.matching import profile_of, score_pair
-from patron.hygiene.models import DuplicateCandidate, MergeRecord, QualitySnapshot
+from patron.hygiene.models import (
+    DuplicateCandidate,
+    HygieneSettings,
+    MergeRecord,
+    QualitySnapshot,
+)
 from patron.hygiene.quality import contact_quality, quality_figures
 from patron.hygiene.selectors import duplicate_queue, duplicates_for
 from patron.hygiene.services import (
@@ -258,3 +263,48 @@ def test_api_scope_hides_other_peoples_contacts(make_user, client_for, jane) -> 
     assert r.status_code == 403
     assert database_state() == before
     assert client.get("/api/v1/hygiene/quality").json()["total"] == 1
+
+
+# --- settings, scans and fixes over the API ------------------------------------------
+
+
+def test_api_settings_scans_and_fixes(make_api_key) -> None:
+    api = _api(make_api_key, "admin")
+    assert api.get("/api/v1/hygiene/settings").json()["auto_merge_enabled"] is False
+    body = {"auto_merge_enabled": True, "auto_merge_threshold": 0.5}
+    r = api.put("/api/v1/hygiene/settings", json.dumps(body), content_type="application/json")
+    assert r.status_code == 422 and not HygieneSettings.objects.exists()  # below the floor
+    body["auto_merge_threshold"] = 0.98
+    r = api.put("/api/v1/hygiene/settings", json.dumps(body), content_type="application/json")
+    assert r.status_code == 200 and r.json()["auto_merge_threshold"] == 0.98
+    assert HygieneSettings.objects.get().auto_merge_enabled
+    r = _post(api, "/scans")
+    assert r.status_code == 202
+    assert Activity.objects.filter(verb="duplicates.scan_requested").exists()
+    old = contact(first_name="Old")
+    Contact.objects.filter(pk=old.pk).update(updated_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
+    r = _post(api, "/fixes/tag-stale", {"stale_months": 6, "tag": "sleepy"})
+    assert r.status_code == 200 and r.json()["changed"] == 1
+    assert list(old.tags.values_list("name", flat=True)) == ["sleepy"]
+    r = _post(api, "/fixes/renormalize")
+    assert r.status_code == 200 and r.json() == {"examined": 0, "changed": 0, "remaining": 0}
+    assert api.get("/api/v1/hygiene/scans").status_code == 200
+
+
+@pytest.mark.parametrize("role", ["manager", "sales", "support", "readonly"])
+def test_api_settings_scans_fixes_refused_and_nothing_changes(make_api_key, role) -> None:
+    old = contact(first_name="Old", invalid_fields={"phone": {"value": "x", "reason": "bad"}})
+    Contact.objects.filter(pk=old.pk).update(updated_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
+    api = _api(make_api_key, role)
+    before, activity = database_state(), Activity.objects.count()
+    body = json.dumps({"auto_merge_enabled": True, "auto_merge_threshold": 0.99})
+    codes = [api.put("/api/v1/hygiene/settings", body, content_type="application/json")]
+    if role != "manager":  # managers may merge, fix and scan; only admins set auto-merge
+        codes += [
+            _post(api, "/scans"),
+            _post(api, "/fixes/tag-stale", {"stale_months": 1}),
+            _post(api, "/fixes/renormalize"),
+        ]
+    assert {r.status_code for r in codes} == {403}
+    assert database_state() == before and Activity.objects.count() == activity
+    assert not HygieneSettings.objects.exists()
