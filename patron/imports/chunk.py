@@ -203,7 +203,7 @@ class ChunkProcessor(ChunkWriter):
                 for cid, value in CustomFieldValue.objects.filter(
                     field=fld, value_text__in=sorted({p.key for p in rows})
                 ).values_list("contact_id", "value_text"):
-                    if cid is not None:
+                    if cid is not None and value is not None:
                         custom_ids.setdefault(value, []).append(cid)
                 cond |= Q(pk__in=sorted({c for ids in custom_ids.values() for c in ids}))
         ident = Q(pk__in=[])
@@ -374,7 +374,8 @@ class ChunkProcessor(ChunkWriter):
                     for c in ("value_text", "value_number", "value_date", "value_bool")
                     if getattr(v, c) is not None
                 }
-                self._custom_of.setdefault((v.contact_id, v.field.key), []).append(typed)
+                if v.contact_id is not None:
+                    self._custom_of.setdefault((v.contact_id, v.field.key), []).append(typed)
 
 
 def _profile(p: Prepared) -> Any:

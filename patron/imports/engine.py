@@ -212,7 +212,7 @@ class JobRunner:
         job = self.job
         state = ChunkState()
         for chunk in ImportChunk.objects.filter(job=job).order_by("seq").iterator():
-            state.seen.load(chunk.seen_keys)
+            state.seen.load(bytes(chunk.seen_keys))
             state.created.add_many(cid for _, cid in chunk.created)
         processor = self._processor(state)
         session_rows = 0

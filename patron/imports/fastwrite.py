@@ -65,7 +65,7 @@ def _copy(model: type[models.Model], fast: FastInsert, n: int, rows: list[list[A
     qn = connection.ops.quote_name
     fields = fast.fields[:n]
     json_cols = [i for i, f in enumerate(fields) if f.get_internal_type() == "JSONField"]
-    columns = ", ".join(qn(str(f.column)) for f in fields)
+    columns = ", ".join(qn(str(f.column)) for f in fields)  # type: ignore[union-attr]
     sql = f"COPY {qn(model._meta.db_table)} ({columns}) FROM STDIN"
     connection.ensure_connection()
     raw = connection.connection

@@ -89,30 +89,41 @@ class ChunkWriter:
             )
             rows.append(row)
         insert_dicts(Contact, rows, CONTACT_COLUMNS)
-        result.created = [[o.p.row, o.contact_id] for o in creates]  # type: ignore[misc]
-        self.state.created.add_many(o.contact_id for o in creates)  # type: ignore[misc]
+        result.created = [[o.p.row, pk] for o, pk in zip(creates, ids, strict=True)]
+        self.state.created.add_many(ids)
         self._write_updates(updates, existing, now)
         through = Contact.tags.through
+        # New contacts: nothing to conflict with, plain multi-row inserts.
+        insert_dicts(
+            through,
+            [{"contact_id": o.contact_id, "tag_id": tag_ids[t]} for o in creates for t in o.p.tags],
+            ("contact", "tag"),
+        )
+        insert_dicts(
+            ContactCompany,
+            [
+                {
+                    "contact_id": o.contact_id,
+                    "company_id": company_ids[o.p.company],
+                    "created_at": now,
+                }
+                for o in creates
+                if o.p.company
+            ],
+            ("contact", "company", "created_at"),
+        )
         links = [
-            through(contact_id=o.contact_id, tag_id=tag_ids[t]) for o in creates for t in o.p.tags
-        ]
-        links += [
             through(contact_id=o.contact_id, tag_id=tag_ids[t])
             for o in updates
             for t in o.changes.get("tags_added", ())
         ]
         through.objects.bulk_create(links, batch_size=900, ignore_conflicts=True)
         memberships = [
-            ContactCompany(contact_id=o.contact_id, company_id=company_ids[o.p.company])
-            for o in creates
-            if o.p.company
-        ]
-        memberships += [
             ContactCompany(
-                contact_id=o.contact_id, company_id=company_ids[o.changes["company_added"]]
+                contact_id=cid, company_id=company_ids[o.changes["company_added"]], created_at=now
             )
             for o in updates
-            if "company_added" in o.changes
+            if "company_added" in o.changes and (cid := o.contact_id) is not None
         ]
         ContactCompany.objects.bulk_create(memberships, batch_size=900, ignore_conflicts=True)
         self._write_custom(creates, updates)
@@ -198,6 +209,7 @@ class ChunkWriter:
         for o in updates:
             for key, change in o.changes.get("custom", {}).items():
                 fld = self.custom_fields[key]
+                assert o.contact_id is not None
                 CustomFieldValue.objects.filter(field=fld, contact_id=o.contact_id).delete()
                 rows += [
                     CustomFieldValue(field=fld, contact_id=o.contact_id, **t)

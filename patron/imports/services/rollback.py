@@ -60,6 +60,8 @@ def _restore_updates(job: ImportJob, actor: User, report: dict[str, Any]) -> int
     customs = {f.key: f for f in CustomField.objects.filter(entity=CustomField.Entity.CONTACT)}
     through = Contact.tags.through
     for row in rows.iterator(chunk_size=BATCH):
+        if row.contact_id is None:
+            continue
         contact = Contact.objects.select_for_update().filter(pk=row.contact_id).first()
         if contact is None:
             report["missing"].append(row.contact_id)

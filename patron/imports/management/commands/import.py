@@ -134,8 +134,8 @@ class Command(BaseCommand):
         job = import_job_start(actor=actor, job=job, enqueue=False)
         bar, progress = self._bar(job.total_rows, "import")
         with bar:
-            job = import_job_run(job_id=job.pk, workers=opts["workers"], progress=progress)
-        self._finish(job, opts, started)
+            done = import_job_run(job_id=job.pk, workers=opts["workers"], progress=progress)
+        self._finish(done, opts, started)
 
     def _finish(self, job: Any, opts: dict[str, Any], started: float) -> None:
         if job.status != job.Status.DONE:
@@ -177,8 +177,8 @@ class Command(BaseCommand):
         bar, progress = self._bar(job.total_rows, "import")
         bar.update(job.rows_done)
         with bar:
-            job = import_job_run(job_id=job.pk, workers=opts["workers"], progress=progress)
-        self._finish(job, opts, started)
+            done = import_job_run(job_id=job.pk, workers=opts["workers"], progress=progress)
+        self._finish(done, opts, started)
 
     def _rollback(self, opts: dict[str, Any]) -> None:
         from patron.imports.services import import_job_rollback
