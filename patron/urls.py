@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("v1/", include("patron.events.urls")),
+    path("events/", include("patron.events.web_urls")),
     path("imports/", include("patron.imports.urls")),
     path("hygiene/", include("patron.hygiene.urls")),
     path("segments/", include("patron.segments.urls")),

@@ -183,10 +183,21 @@ def source_get(actor: Any, source_id: int | str) -> Source:
     return source
 
 
+#: The debugger looks for a source's events among the newest this-many events only: there
+#: is no index on the source (it would cost every ingest), so the look stays bounded even
+#: for a source that has sent nothing for a long time.
+RECENT_WINDOW = 200_000
+
+
+def _recent_of_source(source: Source) -> QuerySet[Event]:
+    newest = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    return Event.objects.filter(id__gt=newest - RECENT_WINDOW, source_id=source.pk)
+
+
 def source_recent_events(actor: Any, source: Source, limit: int = 50) -> list[Event]:
     """The debugger's live view: the newest events received from a source."""
     source = source_get(actor, source.pk)
-    return list(Event.objects.filter(source_id=source.pk).order_by("-id")[: max(1, limit)])
+    return list(_recent_of_source(source).order_by("-id")[: max(1, limit)])
 
 
 def source_recent_rejections(actor: Any, source: Source, limit: int = 50) -> list[RejectedMessage]:
@@ -195,15 +206,20 @@ def source_recent_rejections(actor: Any, source: Source, limit: int = 50) -> lis
 
 
 def source_stats(actor: Any, source: Source) -> dict[str, Any]:
+    """When the source last sent (among the newest ``RECENT_WINDOW`` events), how many of
+    its events wait for processing, how many messages it had refused."""
     source = source_get(actor, source.pk)
-    last = (
-        Event.objects.filter(source_id=source.pk)
-        .order_by("-id")
-        .values_list("received_at", flat=True)
-        .first()
-    )
+    last = _recent_of_source(source).order_by("-id").values_list("received_at", flat=True).first()
     return {
         "last_received_at": last,
         "unprocessed": Event.objects.filter(processed=False, source_id=source.pk).count(),
         "rejected": source.rejected_count,
     }
+
+
+def sources_overview(actor: Any) -> list[dict[str, Any]]:
+    """Every source with its stats, for the Sources page (settings.manage)."""
+    rows = []
+    for source in sources_visible_to(actor):
+        rows.append({"source": source, **source_stats(actor, source)})
+    return rows

@@ -11,6 +11,7 @@ NAV = [
     ("contacts", "Contacts", "web:contacts", P.CONTACT_VIEW, "i-users"),
     ("companies", "Companies", "web:companies", P.COMPANY_VIEW, "i-building"),
     ("quality", "Data quality", "hygiene:quality", P.QUALITY_VIEW, "i-shield"),
+    ("sources", "Sources", "events:sources", P.SETTINGS_MANAGE, "i-activity"),
 ]
 
 
