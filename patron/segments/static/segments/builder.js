@@ -202,7 +202,8 @@
     form.dispatchEvent(new Event("rules-changed"));
   });
   document.body.addEventListener("htmx:afterSwap", (e) => {
-    if (e.target.id !== "segment-preview") return;
+    const target = (e.detail && e.detail.target) || e.target;
+    if (!target || target.id !== "segment-preview") return;
     const canonicalText = document.getElementById("canonical-text");
     const canonicalRules = document.getElementById("canonical-rules");
     if (!canonicalText || !canonicalRules) return;
