@@ -146,6 +146,77 @@ def test_identify_finds_an_existing_contact_by_normalised_email(source_key, admi
     assert Event.objects.get().contact == existing
 
 
+@pytest.mark.parametrize(
+    ("stored", "sent"),
+    [
+        ("Grace.Hopper@Example.com", "grace.hopper@example.com"),  # stored mixed case
+        ("grace.hopper@example.com", "GRACE.HOPPER@EXAMPLE.COM"),
+        ("gracehopper@gmail.com", "Grace.Hopper+news@googlemail.com"),  # one Gmail mailbox
+        ("grace+crm@example.com", "grace@example.com"),  # plus-tags
+    ],
+)
+def test_identify_matches_emails_by_the_hygiene_match_key(source_key, admin_user_p, stored, sent):
+    # Given a CRM contact whose email is stored as it was entered
+    source, _ = source_key
+    existing = contact_create(actor=admin_user_p, data={"email": stored})
+    email = existing.email
+    # When a tracked user identifies with another spelling of the same mailbox
+    send(source, {"type": "identify", "userId": "u9", "traits": {"email": sent}})
+    run()
+    # Then it is the same contact: no new one, the user id joins it, its email is kept
+    assert Contact.objects.count() == 1
+    existing.refresh_from_db()
+    assert Event.objects.get().contact == existing
+    assert ("user_id", "u9") in identities(existing)
+    assert existing.email == email
+
+
+def test_identify_matches_a_further_email_stored_in_another_case(source_key, admin_user_p):
+    source, _ = source_key
+    existing = contact_create(actor=admin_user_p, data={"first_name": "Ada"})
+    ContactIdentity.objects.create(contact=existing, kind="email", value="Ada@Example.com")
+    send(source, {"type": "identify", "userId": "u5", "traits": {"email": "ada@example.com"}})
+    run()
+    assert Contact.objects.count() == 1 and Event.objects.get().contact == existing
+    # the stored spelling stays the one identity (no second row in another case)
+    assert identities(existing) == {("email", "Ada@Example.com"), ("user_id", "u5")}
+
+
+def test_email_from_traits_sets_the_duplicate_finders_keys(source_key):
+    source, _ = source_key
+    send(source, {"type": "identify", "userId": "u1",
+                  "traits": {"email": "Jo.Doe+x@gmail.com", "name": "Jo Doe"}})  # fmt: skip
+    run()
+    contact = Contact.objects.get()
+    assert contact.email == "Jo.Doe+x@gmail.com"
+    assert contact.email_match_key == "jodoe@gmail.com"
+    assert contact.name_key  # set from the parsed name
+
+
+def test_repeated_identical_traits_are_skipped_but_changes_apply(source_key):
+    # Given a user identified once
+    source, _ = source_key
+    traits = {"name": "Kim Park", "plan": "pro"}
+    send(source, {"type": "identify", "userId": "u1", "traits": traits})
+    run()
+    contact = Contact.objects.get()
+    updates = Activity.objects.filter(verb="contact.updated", contact_id=contact.pk).count()
+    # and a person corrects the name in the CRM
+    Contact.objects.filter(pk=contact.pk).update(first_name="Kimberly")
+    # When the same traits arrive again (analytics.js repeats identify on every page)
+    send(source, {"type": "identify", "userId": "u1", "traits": dict(traits)})
+    run()
+    # Then nothing is re-applied: the correction stands, no new activity
+    contact.refresh_from_db()
+    assert contact.first_name == "Kimberly"
+    assert Activity.objects.filter(verb="contact.updated", contact_id=contact.pk).count() == updates
+    # But changed traits apply as usual
+    send(source, {"type": "identify", "userId": "u1", "traits": {**traits, "plan": "team"}})
+    run()
+    assert ContactTraits.objects.get(contact=contact).traits["plan"] == "team"
+    assert Activity.objects.filter(verb="contact.updated", contact_id=contact.pk).count() > updates
+
+
 def test_identify_finds_an_existing_contact_by_phone(source_key, admin_user_p):
     source, _ = source_key
     existing = contact_create(actor=admin_user_p, data={"phone": "+1 415 555 0199"})
