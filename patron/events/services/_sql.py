@@ -27,6 +27,13 @@ def db_value(value: Any) -> Any:
     return value
 
 
+def datetime_adapter() -> Any:
+    """``db_value`` for datetimes, with the database vendor looked up once (hot loops)."""
+    if connection.vendor != "sqlite":
+        return lambda value: value
+    return lambda value: sqlite_time(value) if type(value) is dt.datetime else value
+
+
 def sqlite_time(value: dt.datetime) -> str:
     """Django's SQLite form of an aware datetime: naive UTC text, as its adapter makes."""
     if value.tzinfo is not dt.UTC:

@@ -24,7 +24,7 @@ from django.db import connection
 from django.utils import timezone
 
 from patron.events.models import ContactEventCount, ContactEventSummary, Event
-from patron.events.services._sql import db_value, from_db_datetime, upsert_many
+from patron.events.services._sql import datetime_adapter, from_db_datetime, upsert_many
 
 SESSION_GAP = dt.timedelta(minutes=30)
 _PAGE = Event.Type.PAGE.value
@@ -75,6 +75,7 @@ def aggregates_apply(
     if not events_by_contact:
         return
     current = _summaries(list(events_by_contact))
+    db_value = datetime_adapter()
     now = db_value(timezone.now())
     summary_rows: list[tuple[Any, ...]] = []
     count_rows: list[tuple[Any, ...]] = []

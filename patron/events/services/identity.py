@@ -22,6 +22,7 @@ Rules, per event in arrival order:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
@@ -33,7 +34,9 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from patron.contacts.models import Contact, ContactIdentity
-from patron.contacts.normalize import NormalizationError, normalize_email, normalize_phone
+from patron.contacts.normalize import NormalizationError
+from patron.contacts.normalize import normalize_email as _normalize_email
+from patron.contacts.normalize import normalize_phone as _normalize_phone
 from patron.core.models import Activity
 from patron.core.services import activity_build, activity_record
 from patron.events.models import Event, IdentityConflict
@@ -44,7 +47,7 @@ from patron.events.services._sql import (
     update_many,
     upsert_many,
 )
-from patron.hygiene.normalize import email_match_key
+from patron.hygiene.normalize import email_match_key as _email_match_key
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +83,14 @@ class SystemActor:
 
     def has_perm_code(self, code: str) -> bool:
         return True
+
+
+# Normalising an address validates it (email_validator, phonenumbers): ~100 µs each, and
+# one identify needs it several times (look-up, resolution, profile, match key). Pure
+# functions of their input, so memoised; failures are not cached (rare) and re-raise.
+normalize_email = functools.lru_cache(maxsize=20_000)(_normalize_email)
+normalize_phone = functools.lru_cache(maxsize=20_000)(_normalize_phone)
+email_match_key = functools.lru_cache(maxsize=20_000)(_email_match_key)
 
 
 def trait_contact_points(traits: Any, region: str) -> list[tuple[str, str]]:

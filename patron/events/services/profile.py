@@ -28,13 +28,12 @@ from patron.contacts.normalize import (
     NormalizationError,
     clean_text,
     normalize_country,
-    normalize_email,
-    normalize_phone,
     search_text_for,
 )
 from patron.core.models import Activity
 from patron.core.services import activity_build, activity_record, diff, snapshot
 from patron.events.models import ContactTraits, Event, RejectedMessage
+from patron.events.services.identity import normalize_email, normalize_phone
 from patron.hygiene.normalize import contact_keys_refresh
 
 TEXT_TRAITS = {
