@@ -410,19 +410,22 @@ class Compiler:
             if self._zero_ok(op, count):
                 return ~Q(Exists(rows.filter(~Q(**{f"count__{_lk(op)}": count}))))
             return Q(Exists(rows.filter(**{f"count__{_lk(op)}": count})))
-        rows = Event.objects.filter(type=Event.Type.TRACK, event=c["event"], processed=True)
-        rows = self._window(rows, "timestamp", c["within_days"])
+        events: QuerySet[Any] = Event.objects.filter(
+            type=Event.Type.TRACK, event=c["event"], processed=True
+        )
+        events = self._window(events, "timestamp", c["within_days"])
         for w in c["where"]:
-            rows = rows.filter(self._property(w))
+            events = events.filter(self._property(w))
         if (op, count) == ("gte", 1):
-            return Q(Exists(rows.filter(contact_id=OuterRef("pk"))))
+            return Q(Exists(events.filter(contact_id=OuterRef("pk"))))
         if (op, count) in (("eq", 0), ("lte", 0)):
-            return ~Q(Exists(rows.filter(contact_id=OuterRef("pk"))))
-        return self._aggregate(rows, Count("id"), op, count, 0)
+            return ~Q(Exists(events.filter(contact_id=OuterRef("pk"))))
+        return self._aggregate(events, Count("id"), op, count, 0)
 
     def _property(self, w: dict[str, Any]) -> Q:
         """One event property filter, as a non-NULL boolean condition on the event row."""
-        name, op, value = w["property"], w["op"], w.get("value")
+        name, op = w["property"], w["op"]
+        value: Any = w.get("value")
         if op == "is_set":
             return Q(JsonPresent("properties", name))
         if op == "not_set":

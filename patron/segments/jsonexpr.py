@@ -19,7 +19,7 @@ class _JsonKey(Expression):
 
     def __init__(self, column: str, key: str) -> None:
         super().__init__(output_field=self.output_field_class())
-        self.column = F(column)
+        self.column: Any = F(column)
         self.key = key
 
     output_field_class: Any = TextField
@@ -27,7 +27,7 @@ class _JsonKey(Expression):
     def get_source_expressions(self) -> list[Any]:
         return [self.column]
 
-    def set_source_expressions(self, exprs: list[Any]) -> None:
+    def set_source_expressions(self, exprs: Any) -> None:
         (self.column,) = exprs
 
     def resolve_expression(self, *args: Any, **kwargs: Any) -> Any:
@@ -35,7 +35,7 @@ class _JsonKey(Expression):
         c.column = self.column.resolve_expression(*args, **kwargs)
         return c
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_sql(self, compiler: Any, connection: Any) -> Any:
         col_sql, col_params = compiler.compile(self.column)
         if connection.vendor == "postgresql":
             template, key = self.templates[0], self.key

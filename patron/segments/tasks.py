@@ -110,7 +110,7 @@ def segments_tick_task() -> int:
 
 
 def _uses_database_backend() -> bool:
-    backend = settings.TASKS.get("default", {}).get("BACKEND", "")
+    backend = str(settings.TASKS.get("default", {}).get("BACKEND", ""))
     return backend.startswith("django_tasks_db.")
 
 

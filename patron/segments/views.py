@@ -211,7 +211,7 @@ def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def segment_export(request: HttpRequest, pk: int) -> HttpResponse:
+def segment_export(request: HttpRequest, pk: int) -> HttpResponse | StreamingHttpResponse:
     """CSV of the members the actor may see (formula-escaped cells)."""
     if (denied := _guard(request, P.EXPORT)) is not None:
         return denied

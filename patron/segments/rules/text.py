@@ -311,14 +311,14 @@ class _Parser:
         if self.is_word("all", "any") and self.peek(1).kind == "punct" and self.peek(1).text == "(":
             word = self.next().text.lower()
             self.i += 1
-            items: list[dict[str, Any]] = []
+            members: list[dict[str, Any]] = []
             if not self.is_punct(")"):
-                items.append(self.unary())
+                members.append(self.unary())
                 while self.is_punct(","):
                     self.i += 1
-                    items.append(self.unary())
+                    members.append(self.unary())
             self.punct(")")
-            return {"and" if word == "all" else "or": items}
+            return {"and" if word == "all" else "or": members}
         if self.is_word("tag"):
             self.i += 1
             return {"kind": "tag", "tag": self.value()}

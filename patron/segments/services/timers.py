@@ -123,7 +123,7 @@ def _condition_due(
         spec = catalogue.fields[c["field"]]
         op, n = c["op"], c["value"]
         if spec.source == "contact":
-            rows = Contact.objects.filter(**{f"{spec.column}__isnull": False})
+            rows: QuerySet[Any] = Contact.objects.filter(**{f"{spec.column}__isnull": False})
             for part in _scope(rows, "pk", ids):
                 for cid, value in part.values_list("pk", spec.column).iterator(chunk_size=5000):
                     keep(cid, _next(spec.type, value, op, n, now))
