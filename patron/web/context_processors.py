@@ -10,6 +10,7 @@ from patron.core.permissions import P
 NAV = [
     ("contacts", "Contacts", "web:contacts", P.CONTACT_VIEW, "i-users"),
     ("companies", "Companies", "web:companies", P.COMPANY_VIEW, "i-building"),
+    ("segments", "Segments", "segments:list", P.SEGMENT_VIEW, "i-tag"),
     ("quality", "Data quality", "hygiene:quality", P.QUALITY_VIEW, "i-shield"),
     ("sources", "Sources", "events:sources", P.SETTINGS_MANAGE, "i-activity"),
 ]
