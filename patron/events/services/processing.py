@@ -35,7 +35,19 @@ from patron.events.services.profile import (
     profile_apply_traits,
 )
 
+#: Events per batch (one transaction). Larger batches spread each batch's fixed costs
+#: (queries per table, the commit) over more events: 4,000 instead of 1,000 processed
+#: 17 % (PostgreSQL) and 48 % (SQLite) more events per second. On SQLite a batch holds
+#: the database's one write lock against ingest for its whole length, so it stays at
+#: 2,000 (about 0.3 s) there. See docs/performance.md.
 BATCH_SIZE = 1000
+BATCH_SIZE_BY_VENDOR = {"postgresql": 4000, "sqlite": 2000}
+
+
+def default_batch_size() -> int:
+    return BATCH_SIZE_BY_VENDOR.get(connection.vendor, BATCH_SIZE)
+
+
 _LOCK_KEY = 7_302_041  # pg advisory lock id of the event processor
 
 
@@ -46,9 +58,10 @@ def _lock() -> None:
 
 
 def events_process_pending(
-    *, max_seconds: float = 60.0, batch_size: int = BATCH_SIZE
+    *, max_seconds: float = 60.0, batch_size: int | None = None
 ) -> tuple[int, bool]:
     """Process batches until none is left or time runs out: (processed, more left?)."""
+    batch_size = batch_size or default_batch_size()
     deadline = time.monotonic() + max_seconds
     total = 0
     while True:
@@ -165,9 +178,10 @@ def _unchanged_traits_skipped(
 
 
 @transaction.atomic
-def events_process_batch(*, batch_size: int = BATCH_SIZE) -> int:
+def events_process_batch(*, batch_size: int | None = None) -> int:
     """Process the oldest unprocessed events (at most ``batch_size``); returns how many."""
     _lock()
+    batch_size = batch_size or default_batch_size()
     events = _oldest_unprocessed(batch_size)
     if not events:
         return 0
