@@ -93,14 +93,16 @@ def _window_due(
     """Per contact: the earliest moment a row enters or leaves the last-``days`` window."""
     out: dict[int, dt.datetime] = {}
     since = now - dt.timedelta(days=days)
-    for part in _scope(rows.filter(**{f"{column}__gt": since}), contact, ids):
+    # The compiled window is inclusive (since <= t <= now): a row at exactly ``since`` is
+    # still in, and leaves the moment after ``t + days``.
+    for part in _scope(rows.filter(**{f"{column}__gte": since}), contact, ids):
         grouped = (
             part.order_by()
             .values(contact)
             .annotate(oldest=Min(column), future=Min(column, filter=Q(**{f"{column}__gt": now})))
         )
         for row in grouped:
-            candidates = [row["oldest"] + dt.timedelta(days=days)]
+            candidates = [row["oldest"] + dt.timedelta(days=days, microseconds=1)]
             if row["future"] is not None:
                 candidates.append(row["future"])
             if row["oldest"] > now:
