@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import heapq
 from array import array
 from collections.abc import Iterable
 
@@ -51,7 +52,8 @@ class Fingerprints:
         self._fresh = set()
         # Merge equal-sized neighbours (binary-counter LSM): few runs, amortised O(n log n).
         while self._runs and len(self._runs[-1]) <= len(run) * 2:
-            run = array("q", sorted((*self._runs.pop(), *run)))
+            # heapq.merge streams both sorted runs: no list of Python ints is built.
+            run = array("q", heapq.merge(self._runs.pop(), run))
         self._runs.append(run)
 
     def __len__(self) -> int:
