@@ -30,6 +30,7 @@ from patron.contacts.models import (
     CustomField,
     CustomFieldValue,
 )
+from patron.contacts.services import CONTACT_FIELDS
 from patron.hygiene.matching import LIKELY, POSSIBLE, Match, profile_of, score_pair
 from patron.hygiene.selectors import profiles_load
 from patron.imports.options import ImportOptions
@@ -38,29 +39,7 @@ from patron.imports.seen import Fingerprints, IdRanges, fingerprint
 from patron.imports.writing import ChunkWriter
 
 # Contact columns an import writes and a rollback restores.
-WRITABLE = (
-    "full_name",
-    "prefix",
-    "first_name",
-    "middle_name",
-    "last_name",
-    "suffix",
-    "email",
-    "phone",
-    "address_line1",
-    "address_line2",
-    "city",
-    "region",
-    "postal_code",
-    "country",
-    "language",
-    "time_zone",
-    "birthday",
-    "job_title",
-    "lifecycle_stage",
-    "source",
-    "external_id",
-)
+WRITABLE = CONTACT_FIELDS
 DERIVED = ("search_text", "email_match_key", "name_key", "invalid_fields")
 LOADED = ("id", "owner_id", "updated_at", *WRITABLE, *DERIVED)
 REPORT_LIMIT = 200  # issues kept in a dry run's summary

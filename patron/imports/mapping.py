@@ -13,32 +13,11 @@ from collections.abc import Iterable, Mapping
 
 from rapidfuzz import fuzz, process
 
+from patron.contacts.services import CONTACT_FIELDS
 from patron.hygiene.normalize import fold
 
 # Contact columns an import may set (the same names as Contact's fields).
-CONTACT_TARGETS = (
-    "full_name",
-    "prefix",
-    "first_name",
-    "middle_name",
-    "last_name",
-    "suffix",
-    "email",
-    "phone",
-    "address_line1",
-    "address_line2",
-    "city",
-    "region",
-    "postal_code",
-    "country",
-    "language",
-    "time_zone",
-    "birthday",
-    "job_title",
-    "lifecycle_stage",
-    "source",
-    "external_id",
-)
+CONTACT_TARGETS = CONTACT_FIELDS
 EXTRA_TARGETS = ("company", "tags")
 TARGET_LABELS = {
     "full_name": "Full name",

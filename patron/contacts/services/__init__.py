@@ -1,5 +1,6 @@
 """Write services for contacts, companies, notes and lists (see the modules)."""
 
+from patron.contacts.services._common import COMPANY_FIELDS, CONTACT_FIELDS
 from patron.contacts.services.company import company_create, company_delete, company_update
 from patron.contacts.services.contact import (
     contact_company_link,
@@ -13,6 +14,8 @@ from patron.contacts.services.contact import (
 from patron.contacts.services.note import list_add_contacts, list_create, note_create
 
 __all__ = [
+    "COMPANY_FIELDS",
+    "CONTACT_FIELDS",
     "company_create",
     "company_delete",
     "company_update",

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 
 from patron.accounts.models import User
 from patron.contacts.models import (
@@ -269,3 +270,30 @@ def _full_clean_unique(obj: Contact | Company, label: str) -> None:
     ext = obj.external_id
     if ext and type(obj).objects.filter(external_id=ext).exclude(pk=obj.pk).exists():
         raise ValidationError({"external_id": [f"A {label} with this external id already exists."]})
+
+
+def _validate_and_save(obj: Contact | Company, label: str) -> None:
+    """Model validation, then save; a duplicate external id is a field error either way."""
+    _full_clean_unique(obj, label)
+    exclude = ["owner", "tags", "companies"] if isinstance(obj, Contact) else ["owner", "tags"]
+    obj.full_clean(validate_constraints=False, exclude=exclude)
+    try:
+        with transaction.atomic():
+            obj.save()
+    except IntegrityError as exc:  # a concurrent write took the id in between
+        raise ValidationError(
+            {"external_id": [f"A {label} with this external id already exists."]}
+        ) from exc
+
+
+def _note_change(
+    changes: dict[str, Any], key: str, before: Any, after: Any, *, group: str | None = None
+) -> None:
+    """Add one before/after pair to an activity diff when the value really changed."""
+    if before == after:
+        return
+    for side, value in (("before", before), ("after", after)):
+        target = changes.setdefault(side, {})
+        if group is not None:
+            target = target.setdefault(group, {})
+        target[key] = value

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from patron.accounts.models import User
 from patron.contacts.custom_fields import custom_values_clean, custom_values_write
@@ -27,11 +27,12 @@ from patron.contacts.services._common import (
     COMPANY_EXTRA_KEYS,
     COMPANY_FIELDS,
     _clean_tag_names,
-    _full_clean_unique,
+    _note_change,
     _owner_for,
     _reject_unknown,
     _set_tags,
     _text_fields,
+    _validate_and_save,
 )
 from patron.core.permissions import P, PermissionDenied
 from patron.core.services import activity_record, diff, snapshot, workspace_get
@@ -98,15 +99,7 @@ def company_create(*, actor: User, data: Mapping[str, Any]) -> Company:
     if errors:
         raise ValidationError(errors)
     company = Company(owner=owner, **values)
-    _full_clean_unique(company, "company")
-    company.full_clean(validate_constraints=False, exclude=["owner", "tags"])
-    try:
-        with transaction.atomic():
-            company.save()
-    except IntegrityError as exc:
-        raise ValidationError(
-            {"external_id": ["A company with this external id already exists."]}
-        ) from exc
+    _validate_and_save(company, "company")
     after = snapshot(company, COMPANY_TRACKED)
     if tags:
         after["tags"] = _set_tags(company, tags)[1]
@@ -149,24 +142,13 @@ def company_update(*, actor: User, company: Company | int, data: Mapping[str, An
     for key, value in values.items():
         setattr(company, key, value)
     company.owner = owner
-    _full_clean_unique(company, "company")
-    company.full_clean(validate_constraints=False, exclude=["owner", "tags"])
-    try:
-        with transaction.atomic():
-            company.save()
-    except IntegrityError as exc:
-        raise ValidationError(
-            {"external_id": ["A company with this external id already exists."]}
-        ) from exc
+    _validate_and_save(company, "company")
     changes = diff(before, snapshot(company, COMPANY_TRACKED))
     if tags is not None:
-        b, a = _set_tags(company, tags)
-        if b != a:
-            changes["before"]["tags"], changes["after"]["tags"] = b, a
+        _note_change(changes, "tags", *_set_tags(company, tags))
     if custom:
         for key, (b, a) in custom_values_write(company, custom).items():
-            changes["before"].setdefault("custom", {})[key] = b
-            changes["after"].setdefault("custom", {})[key] = a
+            _note_change(changes, key, b, a, group="custom")
     if changes["after"] or changes["before"]:
         activity_record(
             actor=actor,

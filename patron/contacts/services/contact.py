@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from patron.accounts.models import User
 from patron.contacts.custom_fields import custom_values_clean, custom_values_write
@@ -26,13 +26,14 @@ from patron.contacts.services._common import (
     CONTACT_FIELDS,
     _clean_tag_names,
     _contact_values,
-    _full_clean_unique,
     _lock_contact,
+    _note_change,
     _owner_for,
     _refresh_search_text,
     _reject_unknown,
     _set_extra_identities,
     _set_tags,
+    _validate_and_save,
 )
 from patron.core.permissions import P, PermissionDenied
 from patron.core.services import activity_record, diff, snapshot
@@ -86,15 +87,7 @@ def contact_create(
         )
     contact = Contact(owner=owner, **values)
     _refresh_search_text(contact)
-    _full_clean_unique(contact, "contact")
-    contact.full_clean(validate_constraints=False, exclude=["owner", "tags", "companies"])
-    try:
-        with transaction.atomic():
-            contact.save()
-    except IntegrityError as exc:
-        raise ValidationError(
-            {"external_id": ["A contact with this external id already exists."]}
-        ) from exc
+    _validate_and_save(contact, "contact")
     after = snapshot(contact, TRACKED)
     if tags:
         after["tags"] = _set_tags(contact, tags)[1]
@@ -148,29 +141,16 @@ def contact_update(
         setattr(contact, key, value)
     contact.owner = owner
     _refresh_search_text(contact)
-    _full_clean_unique(contact, "contact")
-    contact.full_clean(validate_constraints=False, exclude=["owner", "tags", "companies"])
-    try:
-        with transaction.atomic():
-            contact.save()
-    except IntegrityError as exc:
-        raise ValidationError(
-            {"external_id": ["A contact with this external id already exists."]}
-        ) from exc
+    _validate_and_save(contact, "contact")
     changes = diff(before, snapshot(contact, TRACKED))
     if tags is not None:
-        b, a = _set_tags(contact, tags)
-        if b != a:
-            changes["before"]["tags"], changes["after"]["tags"] = b, a
+        _note_change(changes, "tags", *_set_tags(contact, tags))
     for kind, vals in (("email", emails), ("phone", phones)):
         if vals is not None:
-            b, a = _set_extra_identities(contact, kind, vals)
-            if b != a:
-                changes["before"][f"{kind}s"], changes["after"][f"{kind}s"] = b, a
+            _note_change(changes, f"{kind}s", *_set_extra_identities(contact, kind, vals))
     if custom:
         for key, (b, a) in custom_values_write(contact, custom).items():
-            changes["before"].setdefault("custom", {})[key] = b
-            changes["after"].setdefault("custom", {})[key] = a
+            _note_change(changes, key, b, a, group="custom")
     if changes["after"] or changes["before"]:
         activity_record(
             actor=actor,
