@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 
 from patron.accounts.models import User
@@ -81,3 +82,32 @@ def custom_rows(actor: Any, obj: Any, entity: str) -> list[dict[str, Any]]:
         {"label": cf.label, "type": cf.type, "value": values.get(cf.key)}
         for cf in custom_fields_for(entity)
     ]
+
+
+def service_form_page(
+    request: HttpRequest,
+    form: Any,
+    *,
+    save: Callable[[dict[str, Any]], Any],
+    done: Callable[[Any, dict[str, Any]], HttpResponse],
+    context: dict[str, Any],
+) -> HttpResponse:
+    """A create/edit page: on a valid POST, ``save(data)`` calls the service.
+
+    The service's field errors land on the form (422, nothing written); on success
+    ``done(result, data)`` answers (usually a redirect with a message).
+    """
+    if request.method == "POST" and form.is_valid():
+        data = form.to_service_data()
+        try:
+            result = save(data)
+        except ValidationError as exc:
+            form.add_service_errors(exc.message_dict)
+        else:
+            return done(result, data)
+    return render(
+        request,
+        "web/form_page.html",
+        {"form": form, **context},
+        status=422 if form.errors else 200,
+    )

@@ -28,6 +28,7 @@ from patron.web.views._common import (
     custom_rows,
     is_htmx,
     page_cursor,
+    service_form_page,
     web_view,
 )
 
@@ -110,26 +111,22 @@ def company_note_add(request: AuthedRequest, pk: int) -> HttpResponse:
 def company_new(request: AuthedRequest) -> HttpResponse:
     actor = request.user
     require(actor, P.COMPANY_CREATE)
-    form = CompanyForm(request.POST or None, actor=actor)
-    if request.method == "POST" and form.is_valid():
-        try:
-            company = company_create(actor=actor, data=form.to_service_data())
-        except ValidationError as exc:
-            form.add_service_errors(exc.message_dict)
-        else:
-            messages.success(request, f"{company.name} was added.")
-            return redirect("web:company_detail", pk=company.pk)
-    return render(
+
+    def done(obj: Any, data: dict[str, Any]) -> HttpResponse:
+        messages.success(request, f"{obj.name} was added.")
+        return redirect("web:company_detail", pk=obj.pk)
+
+    return service_form_page(
         request,
-        "web/form_page.html",
-        {
-            "form": form,
+        CompanyForm(request.POST or None, actor=actor),
+        save=lambda data: company_create(actor=actor, data=data),
+        done=done,
+        context={
             "title": "New company",
             "submit": "Create company",
             "cancel_url": reverse("web:companies"),
             "crumbs": [("Companies", reverse("web:companies"))],
         },
-        status=422 if form.errors else 200,
     )
 
 
@@ -139,22 +136,21 @@ def company_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     actor = request.user
     company = company_get(actor, pk)
     require(actor, P.COMPANY_EDIT)
-    form = CompanyForm(request.POST or None, actor=actor, instance=company)
-    if request.method == "POST" and form.is_valid():
-        data = form.to_service_data()
-        try:
-            if data:
-                company_update(actor=actor, company=company, data=data)
-        except ValidationError as exc:
-            form.add_service_errors(exc.message_dict)
-        else:
-            messages.success(request, "Changes saved." if data else "Nothing changed.")
-            return redirect("web:company_detail", pk=company.pk)
-    return render(
+
+    def save(data: dict[str, Any]) -> None:
+        if data:
+            company_update(actor=actor, company=company, data=data)
+
+    def done(_: Any, data: dict[str, Any]) -> HttpResponse:
+        messages.success(request, "Changes saved." if data else "Nothing changed.")
+        return redirect("web:company_detail", pk=company.pk)
+
+    return service_form_page(
         request,
-        "web/form_page.html",
-        {
-            "form": form,
+        CompanyForm(request.POST or None, actor=actor, instance=company),
+        save=save,
+        done=done,
+        context={
             "title": f"Edit {company.name}",
             "submit": "Save changes",
             "cancel_url": reverse("web:company_detail", args=[company.pk]),
@@ -164,5 +160,4 @@ def company_edit(request: AuthedRequest, pk: int) -> HttpResponse:
             ],
             "crumb_current": "Edit",
         },
-        status=422 if form.errors else 200,
     )

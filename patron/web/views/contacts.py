@@ -45,6 +45,7 @@ from patron.web.views._common import (
     custom_rows,
     is_htmx,
     page_cursor,
+    service_form_page,
     web_view,
 )
 
@@ -303,26 +304,22 @@ def contact_tag_remove(request: AuthedRequest, pk: int) -> HttpResponse:
 def contact_new(request: AuthedRequest) -> HttpResponse:
     actor = request.user
     require(actor, P.CONTACT_CREATE)
-    form = ContactForm(request.POST or None, actor=actor)
-    if request.method == "POST" and form.is_valid():
-        try:
-            contact = contact_create(actor=actor, data=form.to_service_data())
-        except ValidationError as exc:
-            form.add_service_errors(exc.message_dict)
-        else:
-            messages.success(request, f"{contact.display_name} was added.")
-            return redirect("web:contact_detail", pk=contact.pk)
-    return render(
+
+    def done(obj: Any, data: dict[str, Any]) -> HttpResponse:
+        messages.success(request, f"{obj.display_name} was added.")
+        return redirect("web:contact_detail", pk=obj.pk)
+
+    return service_form_page(
         request,
-        "web/form_page.html",
-        {
-            "form": form,
+        ContactForm(request.POST or None, actor=actor),
+        save=lambda data: contact_create(actor=actor, data=data),
+        done=done,
+        context={
             "title": "New contact",
             "submit": "Create contact",
             "cancel_url": reverse("web:contacts"),
             "crumbs": [("Contacts", reverse("web:contacts"))],
         },
-        status=422 if form.errors else 200,
     )
 
 
@@ -332,22 +329,21 @@ def contact_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     actor = request.user
     contact = contact_get(actor, pk)
     require(actor, P.CONTACT_EDIT)
-    form = ContactForm(request.POST or None, actor=actor, instance=contact)
-    if request.method == "POST" and form.is_valid():
-        data = form.to_service_data()
-        try:
-            if data:
-                contact_update(actor=actor, contact=contact, data=data)
-        except ValidationError as exc:
-            form.add_service_errors(exc.message_dict)
-        else:
-            messages.success(request, "Changes saved." if data else "Nothing changed.")
-            return redirect("web:contact_detail", pk=contact.pk)
-    return render(
+
+    def save(data: dict[str, Any]) -> None:
+        if data:
+            contact_update(actor=actor, contact=contact, data=data)
+
+    def done(_: Any, data: dict[str, Any]) -> HttpResponse:
+        messages.success(request, "Changes saved." if data else "Nothing changed.")
+        return redirect("web:contact_detail", pk=contact.pk)
+
+    return service_form_page(
         request,
-        "web/form_page.html",
-        {
-            "form": form,
+        ContactForm(request.POST or None, actor=actor, instance=contact),
+        save=save,
+        done=done,
+        context={
             "title": f"Edit {contact.display_name}",
             "submit": "Save changes",
             "cancel_url": reverse("web:contact_detail", args=[contact.pk]),
@@ -357,5 +353,4 @@ def contact_edit(request: AuthedRequest, pk: int) -> HttpResponse:
             ],
             "crumb_current": "Edit",
         },
-        status=422 if form.errors else 200,
     )
