@@ -18,6 +18,7 @@ from patron.core.models import Activity
 from patron.hygiene.normalize import contact_keys_refresh
 from patron.imports.fastwrite import insert_dicts, insert_objects, reserve_ids
 from patron.imports.models import ImportRow
+from patron.segments.tasks import contacts_changed
 
 if TYPE_CHECKING:
     from patron.imports.chunk import ChunkResult, ChunkState, Outcome
@@ -130,6 +131,8 @@ class ChunkWriter:
         self._write_queue(creates)
         self._write_activity(creates, updates, now)
         self._write_rows(result)
+        # Live segments re-evaluate the chunk's contacts once it commits.
+        contacts_changed([o.contact_id for o in (*creates, *updates)], what={"import"})
 
     def _write_updates(
         self, updates: list[Outcome], existing: dict[int, dict[str, Any]], now: dt.datetime

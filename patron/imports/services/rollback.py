@@ -31,6 +31,7 @@ from patron.core.services import activity_record
 from patron.imports.models import ImportChunk, ImportJob, ImportRow
 from patron.imports.services.jobs import _lock
 from patron.imports.writing import jsonable
+from patron.segments.tasks import contacts_changed
 
 BATCH = 500
 Status = ImportJob.Status
@@ -176,6 +177,11 @@ def import_job_rollback(*, actor: User, job: ImportJob | int) -> ImportJob:
         raise ValidationError({"status": ["Only a finished or failed import can be rolled back."]})
     report: dict[str, Any] = {"conflicts": [], "missing": []}
     restored = _restore_updates(job, actor, report)
+    # Restored contacts may move in or out of live segments (removed ones leave by deletion).
+    contacts_changed(
+        ImportRow.objects.filter(job=job, action="updated").values_list("contact_id", flat=True),
+        what={"import"},
+    )
     removed, other = _remove_created(job, actor)
     companies = [
         c
