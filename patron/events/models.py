@@ -87,6 +87,9 @@ class Event(models.Model):
             # (No index on user_id or source_id alone: nothing reads by them, and every
             # index costs on the ingest hot path. Contacts are found via ContactIdentity.)
             models.Index(fields=["anonymous_id"], name="event_anon_idx"),
+            # Segment conditions "performed X (N times) in the last N days" read all events of
+            # one name in a time window, across contacts (issue 6).
+            models.Index(fields=["event", "timestamp", "contact"], name="event_name_time_idx"),
             models.Index(fields=["id"], condition=Q(processed=False), name="event_unprocessed_idx"),
         ]
 
