@@ -36,6 +36,7 @@ class P(StrEnum):
     USER_MANAGE = "user.manage"
     APIKEY_MANAGE = "apikey.manage"
     SETTINGS_MANAGE = "settings.manage"
+    WEBHOOK_MANAGE = "webhook.manage"
 
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(p.value for p in P)
@@ -55,7 +56,8 @@ DEFAULT_ROLES: dict[str, tuple[str, frozenset[str], bool]] = {
     "manager": (
         "Manager",
         frozenset(
-            ALL_PERMISSIONS - {P.USER_MANAGE, P.APIKEY_MANAGE, P.SETTINGS_MANAGE, P.AUDIT_VIEW}
+            ALL_PERMISSIONS
+            - {P.USER_MANAGE, P.APIKEY_MANAGE, P.SETTINGS_MANAGE, P.AUDIT_VIEW, P.WEBHOOK_MANAGE}
         ),
         False,
     ),
