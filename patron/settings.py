@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "patron.hygiene",
     "patron.imports",
     "patron.segments",
+    "patron.webhooks",
     "patron.web",
 ]
 

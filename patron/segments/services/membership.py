@@ -30,6 +30,7 @@ from patron.segments.rules import Catalogue, RuleError, validate
 from patron.segments.rules.deps import topics_of
 from patron.segments.rules.tree import referenced_segments
 from patron.segments.services import timers
+from patron.webhooks.services import enqueue_segment_changes
 
 logger = logging.getLogger(__name__)
 ACTOR_LABEL = "segments"
@@ -76,6 +77,9 @@ def _apply(
         for cid in ids
     ]
     Activity.objects.bulk_create(rows, batch_size=BATCH)
+    enqueue_segment_changes(
+        segment_id=segment.pk, segment_name=label, entered=entered, exited=exited, occurred_at=now
+    )
     Segment.objects.filter(pk=segment.pk).update(
         member_count=F("member_count") + len(entered) - len(exited)
     )

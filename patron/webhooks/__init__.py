@@ -1,0 +1,1 @@
+"""Outbound webhooks: signed, SSRF-safe, retried deliveries from a transactional outbox."""

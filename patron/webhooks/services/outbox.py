@@ -1,0 +1,136 @@
+"""The transactional outbox: deliveries are rows written in the caller's transaction.
+
+Nothing is sent here. After the transaction commits, a task sends what is due
+(``patron.webhooks.tasks``); if the process dies first, the rows are still there and
+the next run's sweep sends them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import transaction
+
+from patron.webhooks.models import WebhookDelivery, WebhookEndpoint
+
+BATCH = 2000
+
+
+def new_event_id() -> str:
+    return "msg_" + uuid.uuid4().hex
+
+
+def envelope(event_type: str, occurred_at: dt.datetime, data: dict[str, Any]) -> dict[str, Any]:
+    """The body every event has: ``{"type", "timestamp", "data"}`` (Standard Webhooks)."""
+    return {"type": event_type, "timestamp": occurred_at.isoformat(), "data": data}
+
+
+def _active() -> list[WebhookEndpoint]:
+    return list(
+        WebhookEndpoint.objects.filter(is_active=True).only("pk", "event_types", "segment_ids")
+    )
+
+
+def endpoints_for(
+    event_type: str,
+    segment_id: int | None = None,
+    candidates: Sequence[WebhookEndpoint] | None = None,
+) -> list[WebhookEndpoint]:
+    """Active endpoints subscribed to this event (and segment): one query at most."""
+    out = []
+    for ep in _active() if candidates is None else candidates:
+        if event_type not in (ep.event_types or []):
+            continue
+        if segment_id is not None and ep.segment_ids and segment_id not in ep.segment_ids:
+            continue
+        out.append(ep)
+    return out
+
+
+def _schedule() -> None:
+    from patron.webhooks.tasks import deliver_schedule
+
+    transaction.on_commit(deliver_schedule)
+
+
+def deliveries_create(
+    endpoints: Sequence[WebhookEndpoint],
+    events: Iterable[tuple[str, str, dict[str, Any]]],
+    now: dt.datetime,
+) -> int:
+    """One delivery per (endpoint, event), in bulk; events are (event_id, type, payload)."""
+    if not endpoints:
+        return 0
+    made = 0
+    rows: list[WebhookDelivery] = []
+    for event_id, event_type, payload in events:
+        for ep in endpoints:
+            rows.append(
+                WebhookDelivery(
+                    endpoint_id=ep.pk,
+                    event_id=event_id,
+                    event_type=event_type,
+                    payload=payload,
+                    next_attempt_at=now,
+                )
+            )
+        if len(rows) >= BATCH:
+            WebhookDelivery.objects.bulk_create(rows, batch_size=BATCH)
+            made += len(rows)
+            rows = []
+    if rows:
+        WebhookDelivery.objects.bulk_create(rows, batch_size=BATCH)
+        made += len(rows)
+    if made:
+        _schedule()
+    return made
+
+
+def enqueue_segment_changes(
+    *,
+    segment_id: int,
+    segment_name: str,
+    entered: Sequence[int],
+    exited: Sequence[int],
+    occurred_at: dt.datetime,
+) -> int:
+    """Deliveries for contacts entering/leaving a segment, for every subscribed endpoint.
+
+    Call inside the transaction that records the transitions. One query to find the
+    endpoints, then bulk inserts (no query per contact). The payload holds ids, the
+    segment's name and the time only: nothing a field permission could mask.
+    """
+    if not entered and not exited:
+        return 0
+    active = _active()
+    wanted = {
+        kind: endpoints_for(kind, segment_id, active)
+        for kind, ids in (("segment.entered", entered), ("segment.exited", exited))
+        if ids
+    }
+    if not any(wanted.values()):
+        return 0
+    segment = {"id": segment_id, "name": segment_name[:200]}
+    at = occurred_at.isoformat()
+    made = 0
+    for kind, ids in (("segment.entered", entered), ("segment.exited", exited)):
+        endpoints = wanted.get(kind) or []
+        if not endpoints:
+            continue
+        events = (
+            (
+                new_event_id(),
+                kind,
+                envelope(
+                    kind,
+                    occurred_at,
+                    {"segment": segment, "contact": {"id": int(cid)}, "occurred_at": at},
+                ),
+            )
+            for cid in ids
+        )
+        made += deliveries_create(endpoints, events, occurred_at)
+    return made
