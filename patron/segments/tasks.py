@@ -1,8 +1,8 @@
 """Background work of segments, and the one hook other apps call when contacts change.
 
 ``contacts_changed(contact_ids, what=...)`` is called by the services that change
-contacts (profile edits, events, orders, tickets, consent, merges, imports). It enqueues
-re-evaluation after the caller's transaction commits; the task re-evaluates only those
+contacts (profile and company edits, events, orders, tickets, consent, merges, imports).
+It enqueues re-evaluation after the caller's transaction commits; the task re-evaluates only those
 contacts, only against segments whose rules depend on ``what``.
 
 Tasks take ids, are idempotent (evaluation compares with the stored membership, so a
@@ -27,6 +27,7 @@ TICK_PATH = "patron.segments.tasks.segments_tick_task"
 KINDS = frozenset(
     {
         "profile",
+        "company",
         "lists",
         "events",
         "orders",

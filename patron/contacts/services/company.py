@@ -12,6 +12,7 @@ from patron.accounts.models import User
 from patron.contacts.custom_fields import custom_values_clean, custom_values_write
 from patron.contacts.models import (
     Company,
+    ContactCompany,
 )
 from patron.contacts.normalize import (
     NormalizationError,
@@ -36,6 +37,7 @@ from patron.contacts.services._common import (
 )
 from patron.core.permissions import P, PermissionDenied
 from patron.core.services import activity_record, diff, snapshot, workspace_get
+from patron.segments.tasks import contacts_changed
 
 # --- companies -----------------------------------------------------------------------
 
@@ -157,7 +159,15 @@ def company_update(*, actor: User, company: Company | int, data: Mapping[str, An
             company_id=company.pk,
             changes=changes,
         )
+        # Live segments with company-field rules: re-evaluate the company's contacts.
+        contacts_changed(_member_ids(company.pk), what={"company"})
     return company
+
+
+def _member_ids(company_id: int) -> list[int]:
+    return list(
+        ContactCompany.objects.filter(company_id=company_id).values_list("contact_id", flat=True)
+    )
 
 
 @transaction.atomic
@@ -168,7 +178,9 @@ def company_delete(*, actor: User, company: Company | int) -> None:
     if locked is None:
         raise PermissionDenied("You cannot delete this company.")
     label = str(locked)
+    members = _member_ids(pk)
     locked.delete()
+    contacts_changed(members, what={"company"})
     activity_record(
         actor=actor,
         verb="company.deleted",

@@ -1,6 +1,8 @@
 """Dependency analysis: what kinds of change can move a contact in or out of a segment.
 
 Topics: ``profile`` (contact fields, custom fields, tags, company links and fields, owner),
+``company`` (company fields only: an edit of a company re-evaluates its contacts just
+for segments with company-field rules),
 ``lists``, ``consent``, ``events``, ``orders``, ``tickets`` (tickets and surveys),
 ``scores``, ``segment:<id>`` (membership of another segment) and ``time`` (the rules hold
 a relative window, so the passing of time alone can change the answer).
@@ -17,10 +19,11 @@ from typing import Any
 from patron.segments.rules.catalogue import RELATIVE_OPS, Catalogue
 from patron.segments.rules.tree import conditions
 
-TOPICS = ("profile", "lists", "consent", "events", "orders", "tickets", "scores")
+TOPICS = ("profile", "company", "lists", "consent", "events", "orders", "tickets", "scores")
 #: What callers may report, and the topics each covers.
 CHANGE_KINDS: dict[str, frozenset[str]] = {
     "profile": frozenset({"profile"}),
+    "company": frozenset({"company"}),
     "lists": frozenset({"lists"}),
     "consent": frozenset({"consent"}),
     "events": frozenset({"events"}),
@@ -70,6 +73,8 @@ def dependencies(tree: dict[str, Any], catalogue: Catalogue) -> set[str]:
         if c["kind"] == "field":
             spec = catalogue.get(c["field"])
             out.add(_SOURCE_TOPIC[spec.source] if spec else "profile")
+            if spec and spec.source == "company":
+                out.add("company")  # the company's own edits, besides the contact's links
         elif c["kind"] == "segment":
             out.add(f"segment:{c['segment']}")
         else:
