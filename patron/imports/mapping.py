@@ -9,6 +9,7 @@ in folded form (lower case, letters and digits only: ``E-Mail`` == ``email``), s
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 
 from rapidfuzz import fuzz, process
@@ -132,22 +133,32 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
-def _index() -> dict[str, str]:
+def target_fields(target: str = "contacts") -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    """({field: label}, {field: synonyms}) of an import target."""
+    if target == "contacts":
+        labels = {t: TARGET_LABELS[t] for t in (*CONTACT_TARGETS, *EXTRA_TARGETS)}
+        return labels, SYNONYMS
+    from patron.imports.targets import target_for
+
+    t = target_for(target)
+    return dict(t.fields), dict(t.synonyms)
+
+
+@functools.cache
+def _index(target: str = "contacts") -> dict[str, str]:
+    labels, synonyms = target_fields(target)
     out: dict[str, str] = {}
-    for target in (*CONTACT_TARGETS, *EXTRA_TARGETS):
-        out.setdefault(fold(target), target)
-        out.setdefault(fold(TARGET_LABELS[target]), target)
-    for target, names in SYNONYMS.items():
-        for name in names:
-            out.setdefault(fold(name), target)
+    for name, label in labels.items():
+        out.setdefault(fold(name), name)
+        out.setdefault(fold(label), name)
+    for name, words in synonyms.items():
+        for word in words:
+            out.setdefault(fold(word), name)
     return out
 
 
-_SYNONYM_INDEX = _index()
-
-
-def valid_targets(custom_keys: Iterable[str]) -> set[str]:
-    return {*CONTACT_TARGETS, *EXTRA_TARGETS, *(f"custom:{k}" for k in custom_keys)}
+def valid_targets(custom_keys: Iterable[str], target: str = "contacts") -> set[str]:
+    return {*target_fields(target)[0], *(f"custom:{k}" for k in custom_keys)}
 
 
 def auto_map(
@@ -155,6 +166,7 @@ def auto_map(
     *,
     custom_fields: Mapping[str, str] | None = None,
     saved: Mapping[str, str] | None = None,
+    target: str = "contacts",
 ) -> dict[str, str]:
     """{header: target} for every header ("" when nothing fits); each target used once.
 
@@ -166,7 +178,8 @@ def auto_map(
     for key, label in custom.items():
         custom_index.setdefault(fold(key), f"custom:{key}")
         custom_index.setdefault(fold(label), f"custom:{key}")
-    allowed = valid_targets(custom)
+    allowed = valid_targets(custom, target)
+    index = _index(target)
     result: dict[str, str] = dict.fromkeys(headers, "")
     used: set[str] = set()
 
@@ -180,9 +193,9 @@ def auto_map(
             take(header, saved[header])
     for header in headers:
         key = fold(header)
-        take(header, _SYNONYM_INDEX.get(key, ""))
+        take(header, index.get(key, ""))
         take(header, custom_index.get(key, ""))
-    choices = {**{k: v for k, v in _SYNONYM_INDEX.items() if len(k) >= 4}, **custom_index}
+    choices = {**{k: v for k, v in index.items() if len(k) >= 4}, **custom_index}
     for header in headers:
         if result[header] or len(fold(header)) < 4:
             continue
@@ -193,12 +206,15 @@ def auto_map(
 
 
 def mapping_clean(
-    mapping: Mapping[str, str], headers: list[str], custom_keys: Iterable[str]
+    mapping: Mapping[str, str],
+    headers: list[str],
+    custom_keys: Iterable[str],
+    target: str = "contacts",
 ) -> dict[str, str]:
     """Check a user-chosen mapping: known headers, allowlisted targets, no target twice."""
     from django.core.exceptions import ValidationError
 
-    allowed = valid_targets(custom_keys)
+    allowed = valid_targets(custom_keys, target)
     errors: dict[str, list[str]] = {}
     out: dict[str, str] = dict.fromkeys(headers, "")
     used: dict[str, str] = {}

@@ -38,16 +38,29 @@ class ImportOptions:
         return data
 
 
-def options_clean(raw: Mapping[str, Any] | None, *, unique_custom_keys: set[str]) -> ImportOptions:
-    """Options from user input, checked against allowlists; ValidationError otherwise."""
+def options_clean(
+    raw: Mapping[str, Any] | None, *, unique_custom_keys: set[str], target: str = "contacts"
+) -> ImportOptions:
+    """Options from user input, checked against allowlists; ValidationError otherwise.
+
+    Targets other than contacts have their own upsert keys (``Target.keys``)."""
     raw = dict(raw or {})
+    keys: tuple[str, ...] = KEYS
+    if target != "contacts":
+        from patron.imports.targets import target_for
+
+        keys = target_for(target).keys
+        if not raw.get("key") or (raw.get("key") == "email" and "email" not in keys):
+            raw["key"] = keys[0]
     errors: dict[str, list[str]] = {}
     unknown = set(raw) - {"key", "on_new", "on_existing", "on_error", "on_duplicate", "tags"}
     for name in sorted(unknown):
         errors[str(name)[:60]] = ["Unknown option."]
     values: dict[str, Any] = {}
-    key = str(raw.get("key") or "email")
-    if key not in KEYS and not (key.startswith("custom:") and key[7:] in unique_custom_keys):
+    key = str(raw.get("key") or keys[0])
+    if target != "contacts" and key not in keys:
+        errors["key"] = [f"Choose one of: {', '.join(keys)}."]
+    elif key not in keys and not (key.startswith("custom:") and key[7:] in unique_custom_keys):
         errors["key"] = [
             "Choose email, external_id, phone or a unique custom field (custom:<key>)."
         ]

@@ -32,6 +32,7 @@ from patron.imports.mapping import auto_map, mapping_clean
 from patron.imports.models import ImportJob, ImportMapping
 from patron.imports.options import options_clean, options_of
 from patron.imports.readers import ImportFileError, inspect_file
+from patron.imports.targets import TARGETS, target_for
 
 MAX_UPLOAD_BYTES = 1024 * 1024 * 1024
 STALE_AFTER = dt.timedelta(minutes=5)
@@ -44,8 +45,14 @@ def imports_dir() -> Path:
     return path
 
 
-def require_import(actor: User, options: Any = None) -> None:
+def require_import(actor: User, options: Any = None, target: str = "contacts") -> None:
     require(actor, P.IMPORT)
+    if target != "contacts":
+        from patron.imports.options import ImportOptions
+
+        for code in target_for(target).permissions(options or ImportOptions()):
+            require(actor, code)
+        return
     if options is None or options.on_new == "create":
         require(actor, P.CONTACT_CREATE)
     if options is None or options.on_existing != "skip":
@@ -99,10 +106,15 @@ def import_job_create(
     file_name: str,
     encoding: str | None = None,
     mapping_name: str | None = None,
+    target: str = "contacts",
 ) -> ImportJob:
     """Store an upload (or take a server-side path, for the CLI), read its headers and
     match them to fields. Unreadable files raise ValidationError({"file": [why]})."""
     require(actor, P.IMPORT)
+    if target not in TARGETS:
+        raise ValidationError({"target": [f"Choose one of: {', '.join(TARGETS)}."]})
+    if encoding:
+        encoding = encoding_clean(encoding)
     name = os.path.basename(file_name or "upload")[:255]
     if file is not None:
         stored = _store_upload(file, Path(name).suffix.lower()[:8])
@@ -118,17 +130,21 @@ def import_job_create(
         if owned:
             stored.unlink(missing_ok=True)
         raise ValidationError({"file": [str(exc)]}) from exc
-    custom = custom_fields_map()
+    custom = custom_fields_for(target)
     saved = None
     if mapping_name:
-        saved_obj = ImportMapping.objects.filter(name=mapping_name, target="contacts").first()
+        saved_obj = ImportMapping.objects.filter(name=mapping_name, target=target).first()
         if saved_obj is None:
             raise ValidationError({"mapping": [f"No saved mapping called {mapping_name!r}."]})
         saved = saved_obj.columns
     mapping = auto_map(
-        info.headers, custom_fields={k: f.label for k, f in custom.items()}, saved=saved
+        info.headers,
+        custom_fields={k: f.label for k, f in custom.items()},
+        saved=saved,
+        target=target,
     )
     job = ImportJob.objects.create(
+        target=target,
         created_by=actor if getattr(actor, "pk", None) else None,
         file_name=name,
         file_path=str(stored),
@@ -139,7 +155,7 @@ def import_job_create(
         delimiter=info.delimiter,
         headers=info.headers,
         mapping=mapping,
-        options={**options_clean(None, unique_custom_keys=set()).as_json()},
+        options={**options_clean(None, unique_custom_keys=set(), target=target).as_json()},
         total_rows=_estimate_rows(str(stored), info.file_format),
     )
     activity_record(
@@ -149,6 +165,58 @@ def import_job_create(
         changes={"after": {"file": name, "format": info.file_format, "columns": len(info.headers)}},
     )
     return job
+
+
+def custom_fields_for(target: str) -> dict[str, CustomField]:
+    """Custom fields a column of this target may be mapped to."""
+    if target == "contacts":
+        return custom_fields_map()
+    entity = target_for(target).custom_entity
+    if entity is None:
+        return {}
+    return {f.key: f for f in CustomField.objects.filter(entity=entity)}
+
+
+ENCODINGS = ("utf-8", "utf-8-sig", "utf-16", "cp1252", "latin-1", "iso-8859-15", "mac-roman")
+
+
+def encoding_clean(raw: str) -> str:
+    """A text encoding a person may force for a CSV file (an allowlist)."""
+    import codecs
+
+    try:
+        name = codecs.lookup(str(raw).strip()).name
+    except LookupError as exc:
+        raise ValidationError({"encoding": [f"Unknown encoding {str(raw)[:40]!r}."]}) from exc
+    allowed = {codecs.lookup(e).name for e in ENCODINGS}
+    if name not in allowed:
+        raise ValidationError({"encoding": [f"Choose one of: {', '.join(ENCODINGS)}."]})
+    return name
+
+
+def check_key_mapped(job: ImportJob) -> None:
+    """The import key (and a target's required fields) must come from some column."""
+    key = options_of(job).key
+    mapped = set((job.mapping or {}).values())
+    if job.target == "contacts":
+        if key not in mapped:
+            raise ValidationError({"key": [f"No column is mapped to the import key {key!r}."]})
+        return
+    target = target_for(job.target)
+    missing = [f for f in target.required if f not in mapped]
+    if missing:
+        raise ValidationError({"mapping": [f"Map a column to {', '.join(missing)}."]})
+    derived = job.target == "events" or (key == "domain" and "website" in mapped)
+    if key not in mapped and not derived:
+        raise ValidationError({"key": [f"No column is mapped to the import key {key!r}."]})
+
+
+def _executor(job: ImportJob) -> Any:
+    if job.target == "contacts":
+        return engine.execute
+    from patron.imports.targets import runner
+
+    return runner.execute
 
 
 def unique_custom_keys() -> set[str]:
@@ -175,12 +243,12 @@ def import_job_configure(
         raise ValidationError({"status": ["This import has started; it cannot be changed."]})
     before = {"mapping": job.mapping, "options": job.options}
     if mapping is not None:
-        job.mapping = mapping_clean(mapping, job.headers, custom_fields_map())
+        job.mapping = mapping_clean(mapping, job.headers, custom_fields_for(job.target), job.target)
     if options is not None:
-        job.options = options_clean(options, unique_custom_keys=unique_custom_keys()).as_json()
-    key = options_of(job).key
-    if key not in job.mapping.values():
-        raise ValidationError({"key": [f"No column is mapped to the import key {key!r}."]})
+        job.options = options_clean(
+            options, unique_custom_keys=unique_custom_keys(), target=job.target
+        ).as_json()
+    check_key_mapped(job)
     job.status = Status.UPLOADED
     job.preview = {}
     job.save(update_fields=["mapping", "options", "status", "preview", "updated_at"])
@@ -246,13 +314,13 @@ def import_job_preview(
     but the job's own state."""
     with transaction.atomic():
         job = _lock(actor, job)
-        require_import(actor, options_of(job))
+        require_import(actor, options_of(job), job.target)
         if job.status not in (Status.UPLOADED, Status.PREVIEWED):
             raise ValidationError({"status": ["This import has started already."]})
         job.status = Status.PREVIEWING
         job.save(update_fields=["status", "updated_at"])
     try:
-        summary = engine.execute(job, actor=actor, dry_run=True, workers=workers, progress=progress)
+        summary = _executor(job)(job, actor=actor, dry_run=True, workers=workers, progress=progress)
     except ImportStopped as exc:
         _set_status(job.pk, Status.UPLOADED, error=str(exc), preview={"error": str(exc)})
         raise ValidationError({"file": [str(exc)]}) from exc
@@ -280,11 +348,10 @@ def import_job_start(*, actor: User, job: ImportJob | int, enqueue: bool = True)
     """Queue the run. Under "stop" the dry run must have found no errors."""
     job = _lock(actor, job)
     opts = options_of(job)
-    require_import(actor, opts)
+    require_import(actor, opts, job.target)
     if job.status not in (Status.UPLOADED, Status.PREVIEWED):
         raise ValidationError({"status": ["This import has started already."]})
-    if opts.key not in (job.mapping or {}).values():
-        raise ValidationError({"key": [f"No column is mapped to the import key {opts.key!r}."]})
+    check_key_mapped(job)
     if opts.on_error == "stop":
         if job.status != Status.PREVIEWED:
             raise ValidationError({"status": ["Check the file (dry run) first."]})
@@ -325,7 +392,7 @@ def import_job_run(
             job.save(update_fields=["status", "error", "updated_at"])
             return job
         try:
-            require_import(actor, options_of(job))
+            require_import(actor, options_of(job), job.target)
         except PermissionDenied:
             job.status, job.error = Status.FAILED, "The user who started it may no longer import."
             job.save(update_fields=["status", "error", "updated_at"])
@@ -336,7 +403,9 @@ def import_job_run(
         job.heartbeat_at = timezone.now()
         job.save(update_fields=["status", "error", "started_at", "heartbeat_at", "updated_at"])
     try:
-        return engine.execute(job, actor=actor, dry_run=False, workers=workers, progress=progress)  # type: ignore[no-any-return]
+        return _executor(job)(  # type: ignore[no-any-return]
+            job, actor=actor, dry_run=False, workers=workers, progress=progress
+        )
     except ImportStopped as exc:
         _set_status(job.pk, Status.FAILED, error=str(exc))
     except Exception as exc:
@@ -354,7 +423,7 @@ def _stale(job: ImportJob) -> bool:
 def import_job_resume(*, actor: User, job: ImportJob | int, enqueue: bool = True) -> ImportJob:
     """Continue an import that failed or whose runner died, after its last committed chunk."""
     job = _lock(actor, job)
-    require_import(actor, options_of(job))
+    require_import(actor, options_of(job), job.target)
     if job.status == Status.RUNNING and not _stale(job):
         raise ValidationError({"status": ["This import is running."]})
     if job.status not in (Status.RUNNING, Status.FAILED, Status.QUEUED):
@@ -377,13 +446,22 @@ def import_job_resume(*, actor: User, job: ImportJob | int, enqueue: bool = True
 def import_mapping_save(
     *, actor: User, name: str, columns: Mapping[str, str], target: str = "contacts"
 ) -> ImportMapping:
-    """Save (or replace) a named column mapping for later imports."""
+    """Save (or replace) a named column mapping for later imports of this target."""
     require(actor, P.IMPORT)
+    if target not in TARGETS:
+        raise ValidationError({"target": [f"Choose one of: {', '.join(TARGETS)}."]})
     name = " ".join(str(name or "").split())[:120]
     if not name:
         raise ValidationError({"name": ["Enter a name for the mapping."]})
-    targets = set(mapping_clean(dict(columns), list(columns), custom_fields_map()).values())
-    del targets
+    if not isinstance(columns, Mapping) or len(columns) > 500:
+        raise ValidationError({"columns": ["Expected at most 500 {header: field} pairs."]})
+    headers = [str(h)[:255] for h in columns]
+    columns = mapping_clean(
+        {str(h)[:255]: str(t or "") for h, t in columns.items()},
+        headers,
+        custom_fields_for(target),
+        target,
+    )
     obj, created = ImportMapping.objects.select_for_update().get_or_create(
         target=target,
         name=name,
@@ -397,9 +475,33 @@ def import_mapping_save(
         actor=actor,
         verb="import_mapping.saved",
         subject=obj,
-        changes={"before": before, "after": {"columns": obj.columns}},
+        changes={"before": before, "after": {"target": target, "columns": obj.columns}},
     )
     return obj
+
+
+@transaction.atomic
+def import_mapping_delete(*, actor: User, mapping: ImportMapping | int) -> None:
+    """Delete a saved mapping: its creator, or an administrator (settings.manage)."""
+    from patron.imports.selectors import import_mappings
+
+    pk = mapping.pk if isinstance(mapping, ImportMapping) else int(mapping)
+    obj = import_mappings(actor).select_for_update().filter(pk=pk).first()
+    if obj is None:
+        raise PermissionDenied("No such saved mapping.")
+    mine = obj.created_by_id is not None and obj.created_by_id == actor.pk
+    if not (mine or actor.is_superuser or actor.has_perm_code(P.SETTINGS_MANAGE)):
+        raise PermissionDenied("Only its creator or an administrator can delete this mapping.")
+    before = {"name": obj.name, "target": obj.target, "columns": obj.columns}
+    obj.delete()
+    activity_record(
+        actor=actor,
+        verb="import_mapping.deleted",
+        subject_type="import_mapping",
+        subject_id=pk,
+        subject_label=before["name"],
+        changes={"before": before},
+    )
 
 
 def import_file_delete(job: ImportJob) -> None:

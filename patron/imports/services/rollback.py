@@ -30,6 +30,7 @@ from patron.core.permissions import P
 from patron.core.services import activity_record
 from patron.imports.models import ImportChunk, ImportJob, ImportRow
 from patron.imports.services.jobs import _lock
+from patron.imports.targets import target_for
 from patron.imports.writing import jsonable
 from patron.segments.tasks import contacts_changed
 
@@ -171,11 +172,18 @@ def _remove_created(job: ImportJob, actor: User) -> tuple[int, dict[str, list[in
 def import_job_rollback(*, actor: User, job: ImportJob | int) -> ImportJob:
     """Undo an import (finished, or failed part-way) in one transaction."""
     require(actor, P.IMPORT)
-    require(actor, P.CONTACT_EDIT)
     job = _lock(actor, job)
+    if job.target != "contacts":
+        for code in target_for(job.target).rollback_permissions():
+            require(actor, code)
+    else:
+        require(actor, P.CONTACT_EDIT)
     if job.status not in (Status.DONE, Status.FAILED):
         raise ValidationError({"status": ["Only a finished or failed import can be rolled back."]})
     report: dict[str, Any] = {"conflicts": [], "missing": []}
+    if job.target != "contacts":
+        target_for(job.target).rollback(actor=actor, job=job, report=report)
+        return _finish(actor, job, report)
     restored = _restore_updates(job, actor, report)
     # Restored contacts may move in or out of live segments (removed ones leave by deletion).
     contacts_changed(
@@ -201,7 +209,12 @@ def import_job_rollback(*, actor: User, job: ImportJob | int) -> ImportJob:
         companies_removed=len(companies),
         tags_removed=len(tags),
     )
+    return _finish(actor, job, report)
+
+
+def _finish(actor: User, job: ImportJob, report: dict[str, Any]) -> ImportJob:
     report["conflicts"] = report["conflicts"][:1000]
+    report["missing"] = report["missing"][:1000]
     job.status = Status.ROLLED_BACK
     job.rolled_back_at = timezone.now()
     job.rolled_back_by = actor if getattr(actor, "pk", None) else None
