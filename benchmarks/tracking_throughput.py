@@ -263,7 +263,13 @@ def main() -> int:
     ap.add_argument("--mixed-rate", type=float, default=5_000.0)
     ap.add_argument("--track-rate", type=float, default=200.0)
     ap.add_argument("--port", type=int, default=0, help="0: a free port")
+    ap.add_argument(
+        "--phases",
+        default="ingest,process,mixed,latency",
+        help="comma-separated subset of ingest,process,mixed,latency (ingest always runs)",
+    )
     args = ap.parse_args()
+    phases = set(args.phases.split(","))
 
     tmp = Path(tempfile.mkdtemp(prefix="patron-bench-"))
     env = dict(os.environ)
@@ -272,8 +278,9 @@ def main() -> int:
         SECRET_KEY="bench-" + uuid.uuid4().hex,
         LOG_LEVEL="WARNING",
         TASKS_BACKEND="django_tasks.backends.dummy.DummyBackend",
-        DJANGO_SETTINGS_MODULE="patron.settings",
     )
+    # A settings module given in the environment is kept (to compare settings variants).
+    env.setdefault("DJANGO_SETTINGS_MODULE", "patron.settings")
     if args.db == "postgres":
         env["DATABASE_URL"] = args.database_url
         import dj_database_url
@@ -337,71 +344,74 @@ def main() -> int:
         results["ingest_errors"] = bad
         log(f"ingest: {accepted} events in {elapsed:.1f}s = {accepted / elapsed:,.0f}/s")
 
-        # 2. process the backlog
-        started = time.monotonic()
-        processed, _ = events_process_pending(max_seconds=600)
-        took = time.monotonic() - started
-        results["process_events_per_s"] = round(processed / took)
-        log(f"process: {processed} events in {took:.1f}s = {processed / took:,.0f}/s")
-        from patron.contacts.models import Contact
+        if phases & {"process", "mixed"}:
+            # 2. process the backlog
+            started = time.monotonic()
+            processed, _ = events_process_pending(max_seconds=600)
+            took = time.monotonic() - started
+            results["process_events_per_s"] = round(processed / took)
+            log(f"process: {processed} events in {took:.1f}s = {processed / took:,.0f}/s")
+            from patron.contacts.models import Contact
 
-        results["contacts"] = Contact.objects.count()
+            results["contacts"] = Contact.objects.count()
 
-        # 3. mixed: ingest at a fixed rate while a worker processes
-        rest = batches[ok:]
-        per_second = max(1, int(args.mixed_rate / args.batch))
-        mixed = rest[: int(per_second * args.seconds)]
-        worker = subprocess.Popen(
-            [
-                PYTHON,
-                "-c",
-                "import django, time; django.setup();"
-                "from patron.events.services.processing import events_process_pending as p\n"
-                "end = time.monotonic() + 900\n"
-                "while time.monotonic() < end:\n"
-                "    n, _ = p(max_seconds=5)\n"
-                "    time.sleep(0.05 if n == 0 else 0)\n",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
-        conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=60)
-        backlog: list[int] = []
-        start = time.monotonic()
-        for i, body in enumerate(mixed):
-            due = start + i / per_second
-            delay = due - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            post(conn, "/v1/batch", body, auth)
-            if i % per_second == 0:
-                backlog.append(Event.objects.filter(processed=False).count())
-        sent_done = time.monotonic()
-        deadline = sent_done + 300
-        while Event.objects.filter(processed=False).exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        lag = time.monotonic() - sent_done
-        worker.terminate()
-        worker.wait(10)
-        mixed_rate = len(mixed) * args.batch / (sent_done - start)
-        results["mixed_ingest_events_per_s"] = round(mixed_rate)
-        results["mixed_max_backlog"] = max(backlog) if backlog else 0
-        results["mixed_lag_after_last_event_s"] = round(lag, 2)
-        log(
-            f"mixed: {mixed_rate:,.0f} events/s in, max backlog {max(backlog or [0])}, "
-            f"all processed {lag:.2f}s after the last batch"
-        )
+        if "mixed" in phases:
+            # 3. mixed: ingest at a fixed rate while a worker processes
+            rest = batches[ok:]
+            per_second = max(1, int(args.mixed_rate / args.batch))
+            mixed = rest[: int(per_second * args.seconds)]
+            worker = subprocess.Popen(
+                [
+                    PYTHON,
+                    "-c",
+                    "import django, time; django.setup();"
+                    "from patron.events.services.processing import events_process_pending as p\n"
+                    "end = time.monotonic() + 900\n"
+                    "while time.monotonic() < end:\n"
+                    "    n, _ = p(max_seconds=5)\n"
+                    "    time.sleep(0.05 if n == 0 else 0)\n",
+                ],
+                cwd=ROOT,
+                env=env,
+            )
+            conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=60)
+            backlog: list[int] = []
+            start = time.monotonic()
+            for i, body in enumerate(mixed):
+                due = start + i / per_second
+                delay = due - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                post(conn, "/v1/batch", body, auth)
+                if i % per_second == 0:
+                    backlog.append(Event.objects.filter(processed=False).count())
+            sent_done = time.monotonic()
+            deadline = sent_done + 300
+            while Event.objects.filter(processed=False).exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            lag = time.monotonic() - sent_done
+            worker.terminate()
+            worker.wait(10)
+            mixed_rate = len(mixed) * args.batch / (sent_done - start)
+            results["mixed_ingest_events_per_s"] = round(mixed_rate)
+            results["mixed_max_backlog"] = max(backlog) if backlog else 0
+            results["mixed_lag_after_last_event_s"] = round(lag, 2)
+            log(
+                f"mixed: {mixed_rate:,.0f} events/s in, max backlog {max(backlog or [0])}, "
+                f"all processed {lag:.2f}s after the last batch"
+            )
 
-        # 4. single /v1/track latency
-        lat = phase_latency(args.port, auth, args.track_rate, min(args.seconds, 10))
-        results["track_rate"] = args.track_rate
-        results["track_p50_ms"] = round(pct(lat, 50), 1)
-        results["track_p95_ms"] = round(pct(lat, 95), 1)
-        results["track_p99_ms"] = round(pct(lat, 99), 1)
-        log(
-            f"track @ {args.track_rate}/s: p50 {pct(lat, 50):.1f} ms, "
-            f"p95 {pct(lat, 95):.1f} ms, p99 {pct(lat, 99):.1f} ms"
-        )
+        if "latency" in phases:
+            # 4. single /v1/track latency
+            lat = phase_latency(args.port, auth, args.track_rate, min(args.seconds, 10))
+            results["track_rate"] = args.track_rate
+            results["track_p50_ms"] = round(pct(lat, 50), 1)
+            results["track_p95_ms"] = round(pct(lat, 95), 1)
+            results["track_p99_ms"] = round(pct(lat, 99), 1)
+            log(
+                f"track @ {args.track_rate}/s: p50 {pct(lat, 50):.1f} ms, "
+                f"p95 {pct(lat, 95):.1f} ms, p99 {pct(lat, 99):.1f} ms"
+            )
     finally:
         server.stop()
         connection.close()
