@@ -89,14 +89,14 @@ def _retry_after(raw: str | None) -> float | None:
 
 def _network_error(exc: Exception) -> str:
     """A fixed, short description (exception texts can carry the URL and its query)."""
-    if isinstance(exc, urllib3.exceptions.ConnectTimeoutError):
-        return "connect timeout"
     if isinstance(exc, (urllib3.exceptions.ReadTimeoutError, TimeoutError)):
         return "timed out waiting for the answer"
     if isinstance(exc, urllib3.exceptions.SSLError):
         return "TLS handshake or certificate error"
-    if isinstance(exc, urllib3.exceptions.NewConnectionError):
+    if isinstance(exc, urllib3.exceptions.NewConnectionError):  # before its base class
         return "connection failed"
+    if isinstance(exc, urllib3.exceptions.ConnectTimeoutError):
+        return "connect timeout"
     if isinstance(exc, urllib3.exceptions.ProtocolError):
         return "connection broken"
     return "network error"
