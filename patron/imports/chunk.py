@@ -16,12 +16,15 @@ Existing contacts are preloaded once per chunk with one indexed query; writes ar
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 
 from patron.contacts.models import (
     Contact,
@@ -34,8 +37,8 @@ from patron.contacts.services import CONTACT_FIELDS
 from patron.hygiene.matching import LIKELY, POSSIBLE, Match, profile_of, score_pair
 from patron.hygiene.selectors import profiles_load
 from patron.imports.options import ImportOptions
-from patron.imports.prepare import Prepared, phone_key
-from patron.imports.seen import Fingerprints, IdRanges, fingerprint
+from patron.imports.prepare import Prepared
+from patron.imports.seen import Fingerprints, IdRanges
 from patron.imports.writing import ChunkWriter
 
 # Contact columns an import writes and a rollback restores.
@@ -107,7 +110,7 @@ class ChunkProcessor(ChunkWriter):
                 column, reason = p.errors[0]
                 outcomes.append(Outcome(p, "error", column=column, reason=reason))
                 continue
-            fp = fingerprint("key", p.key)
+            fp = p.key_fp
             if fp in self.state.seen:
                 outcomes.append(
                     Outcome(
@@ -166,16 +169,16 @@ class ChunkProcessor(ChunkWriter):
         key = self.options.key
         emails = {p.values["email"] for p in rows if p.values.get("email")}
         email_keys = {p.email_key for p in rows if p.email_key}
-        phones = {phone_key(p) for p in rows} - {""}
+        phones = {p.phone_key for p in rows} - {""}
         cond = Q(pk__in=[])
         if email_keys:
             # Every write path sets email_match_key: it finds the same address in any case.
-            cond |= Q(email_match_key__in=sorted(email_keys))
+            cond |= Q(email_match_key__in=value_list(sorted(email_keys)))
         if phones:
-            cond |= Q(phone__in=sorted(phones))
+            cond |= Q(phone__in=value_list(sorted(phones)))
         custom_ids: dict[str, list[int]] = {}
         if key == "external_id":
-            cond |= Q(external_id__in=sorted({p.key for p in rows}))
+            cond |= Q(external_id__in=value_list(sorted({p.key for p in rows})))
         elif key.startswith("custom:"):
             fld = self.custom_fields.get(key[7:])
             if fld is not None:
@@ -187,15 +190,16 @@ class ChunkProcessor(ChunkWriter):
                 cond |= Q(pk__in=sorted({c for ids in custom_ids.values() for c in ids}))
         ident = Q(pk__in=[])
         if emails:
-            ident |= Q(kind=ContactIdentity.Kind.EMAIL, value__in=sorted(emails))
+            ident |= Q(kind=ContactIdentity.Kind.EMAIL, value__in=value_list(sorted(emails)))
         if phones:
-            ident |= Q(kind=ContactIdentity.Kind.PHONE, value__in=sorted(phones))
+            ident |= Q(kind=ContactIdentity.Kind.PHONE, value__in=value_list(sorted(phones)))
         ident_rows: list[tuple[int, str, str]] = []
         if emails or phones:
             ident_rows = list(
                 ContactIdentity.objects.filter(ident).values_list("contact_id", "kind", "value")
             )
-            cond |= Q(pk__in=sorted({r[0] for r in ident_rows}))
+            if ident_rows:
+                cond |= Q(pk__in=sorted({r[0] for r in ident_rows}))
         existing = {r["id"]: r for r in Contact.objects.filter(cond).values(*LOADED)}
         by_key: dict[str, list[int]] = {}
         for cid, r in sorted(existing.items()):
@@ -241,7 +245,7 @@ class ChunkProcessor(ChunkWriter):
         wanted: list[tuple[Prepared, set[int]]] = []
         for p in rows:
             if p.email_key:
-                fp = fingerprint("email_key", p.email_key)
+                fp = p.email_fp
                 if fp in self.state.seen:
                     out.append(
                         Outcome(
@@ -255,7 +259,7 @@ class ChunkProcessor(ChunkWriter):
                     continue
                 self.state.seen.add(fp)
                 fps.append(fp)
-            ids = set(by_email_key.get(p.email_key, ())) | set(by_phone.get(phone_key(p), ()))
+            ids = set(by_email_key.get(p.email_key, ())) | set(by_phone.get(p.phone_key, ()))
             wanted.append((p, ids))
         profiles = profiles_load(sorted({i for _, ids in wanted for i in ids}))
         for p, ids in wanted:
@@ -355,6 +359,15 @@ class ChunkProcessor(ChunkWriter):
                 }
                 if v.contact_id is not None:
                     self._custom_of.setdefault((v.contact_id, v.field.key), []).append(typed)
+
+
+def value_list(values: list[str]) -> RawSQL:
+    """``IN (SELECT ...)`` over one parameter holding the whole list: Django adapts an
+    ``__in`` list value by value (~20 µs a row at a chunk's 15,000 values); this passes one
+    array (PostgreSQL) or one JSON text (SQLite ``json_each``), and the indexes still apply."""
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::text[])", [values])
+    return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(values)])
 
 
 def _profile(p: Prepared) -> Any:

@@ -117,8 +117,11 @@ def _worker_prepare(rows: list[tuple[int, list[Any], str]]) -> list[Prepared]:
 def _prepared_chunks(
     plan: Plan, chunks: Iterator[list[tuple[int, list[Any], str]]], workers: int
 ) -> Iterator[list[Prepared]]:
-    """Prepared chunks in file order; at most ``workers + 1`` chunks in flight."""
-    if workers <= 1 or connection.in_atomic_block:
+    """Prepared chunks in file order; at most ``workers + 1`` chunks in flight.
+
+    ``workers`` processes normalise while this one classifies and writes the chunk before
+    (so on 2 cores one worker overlaps the two halves); 0 prepares here, in line."""
+    if workers < 1 or connection.in_atomic_block:
         for rows in chunks:
             yield prepare_rows(plan, rows)
         return
@@ -217,7 +220,10 @@ class JobRunner:
         processor = self._processor(state)
         session_rows = 0
         session_start = time.monotonic()
+        timing = Counter[str]()
+        waited = time.monotonic()
         for prepared in self._chunks(job.last_row + 1):
+            timing["wait"] += time.monotonic() - waited
             if not prepared:
                 continue
             t0 = time.monotonic()
@@ -234,7 +240,10 @@ class JobRunner:
                         raise ImportStopped(
                             f"Row {first.p.row}: {first.reason} (bad rows stop the import)."
                         )
+                    t1 = time.monotonic()
+                    timing["classify"] += t1 - t0
                     processor.write(result)
+                    timing["write"] += time.monotonic() - t1
                     _commit_chunk(locked, result, prepared)
                     session_rows += len(prepared)
                     elapsed = time.monotonic() - session_start
@@ -250,8 +259,20 @@ class JobRunner:
             job.__dict__.update(
                 {k: getattr(locked, k) for k in _PROGRESS_FIELDS}  # keep our copy in step
             )
+            timing["chunk"] += time.monotonic() - t0
             if progress is not None:
                 progress(job)
+            waited = time.monotonic()
+        logger.info(
+            "import %s: %s rows; seconds waiting for prepared rows %.1f, classifying %.1f, "
+            "writing %.1f, whole chunks %.1f",
+            job.pk,
+            session_rows,
+            timing["wait"],
+            timing["classify"],
+            timing["write"],
+            timing["chunk"],
+        )
         with transaction.atomic():
             locked = ImportJob.objects.select_for_update().get(pk=job.pk)
             if locked.status != ImportJob.Status.RUNNING:

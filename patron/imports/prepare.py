@@ -36,6 +36,7 @@ from patron.hygiene.normalize import (
 )
 from patron.imports.cells import unescape_cell
 from patron.imports.fastpath import email_fast
+from patron.imports.seen import fingerprint
 
 NAME_FIELDS = ("full_name", "prefix", "first_name", "middle_name", "last_name", "suffix")
 HYGIENE_FIELDS = (*NAME_FIELDS, "email", "phone", "country", "birthday", "postal_code")
@@ -104,6 +105,10 @@ class Prepared:
     email_key: str = ""
     name_key: str = ""
     search_text: str = ""
+    # Computed here (in the worker) so the writing process only looks them up:
+    phone_key: str = ""  # E.164 without extension, what duplicate checks compare
+    key_fp: int = 0  # fingerprint("key", key)
+    email_fp: int = 0  # fingerprint("email_key", email_key), 0 without an email
 
     @property
     def ok(self) -> bool:
@@ -296,6 +301,9 @@ def prepare_row(plan: Plan, row: int, cells: Sequence[Any], problem: str = "") -
     email = values.get("email") or ""
     p.email_key = (fast_key if fast_key is not None else email_match_key(email)) if email else ""
     p.name_key = _name_key_cached(values.get("first_name", ""), values.get("last_name", ""))
+    p.phone_key = phone_match_key(values.get("phone") or "")
+    p.key_fp = fingerprint("key", p.key)
+    p.email_fp = fingerprint("email_key", p.email_key) if p.email_key else 0
     p.search_text = search_text_for(
         values.get("first_name", ""),
         values.get("middle_name", ""),
@@ -328,7 +336,7 @@ def _key_label(key: str) -> str:
 
 
 def phone_key(p: Prepared) -> str:
-    return phone_match_key(p.values.get("phone") or "")
+    return p.phone_key
 
 
 def prepare_rows(plan: Plan, rows: Iterable[tuple[int, list[Any], str]]) -> list[Prepared]:
