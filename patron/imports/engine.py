@@ -220,7 +220,7 @@ class JobRunner:
         processor = self._processor(state)
         session_rows = 0
         session_start = time.monotonic()
-        timing = Counter[str]()
+        timing = dict.fromkeys(("wait", "classify", "write", "chunk"), 0.0)
         waited = time.monotonic()
         for prepared in self._chunks(job.last_row + 1):
             timing["wait"] += time.monotonic() - waited
