@@ -24,7 +24,7 @@ from patron.contacts.selectors import contacts_visible_to
 from patron.core.clean import clean_datetime
 from patron.core.permissions import PermissionDenied
 from patron.hygiene.normalize.dates import normalize_date
-from patron.hygiene.normalize.email import normalize_email
+from patron.hygiene.normalize.email import email_match_key, normalize_email
 from patron.imports.options import ImportOptions
 
 # (row number, {target field: cell text}) after the mapping is applied.
@@ -52,10 +52,11 @@ class Outcome:
 class RowError(Exception):
     """A row cannot be imported: ``field`` says which target field, ``reason`` why."""
 
-    def __init__(self, field: str, reason: str) -> None:
+    def __init__(self, field: str, reason: str, row: int | None = None) -> None:
         super().__init__(reason)
         self.field = field
         self.reason = reason
+        self.row = row  # the file row at fault, when a group of rows is written together
 
 
 def error_of(exc: Exception) -> tuple[str, str]:
@@ -118,10 +119,9 @@ class Target:
                     out.append(self.process(ctx, unit))
             except (ValidationError, RowError, PermissionDenied, Contact.DoesNotExist) as exc:
                 name, reason = error_of(exc)
+                row = getattr(exc, "row", None) or unit[0][0]
                 out.append(
-                    Outcome(
-                        row=unit[0][0], action="error", field=name, reason=reason, rows=len(unit)
-                    )
+                    Outcome(row=row, action="error", field=name, reason=reason, rows=len(unit))
                 )
         return out
 
@@ -190,11 +190,11 @@ def find_contact(ctx: Context, values: Mapping[str, Any], *, email: str, externa
         address = normalize_email(raw_email)
     except Exception as exc:
         raise RowError(email, f"Not a valid email address: {raw_email[:60]!r}.") from exc
-    key = ("email", address)
+    key = ("email", email_match_key(address))
     if key not in ctx.contacts:
         ctx.contacts[key] = (
             contacts_visible_to(ctx.actor)
-            .filter(email=address)
+            .filter(email_match_key=key[1])
             .order_by("pk")
             .values_list("pk", flat=True)
             .first()

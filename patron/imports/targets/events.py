@@ -160,7 +160,7 @@ class EventsTarget(Target):
             msg["messageId"] = mid
             valid[mid] = (row, msg)
         stored = set(
-            Event.objects.filter(source=source, message_id__in=list(valid)).values_list(
+            Event.objects.filter(source_id=source.pk, message_id__in=list(valid)).values_list(
                 "message_id", flat=True
             )
         )
@@ -191,7 +191,7 @@ class EventsTarget(Target):
             for chunk in ImportChunk.objects.filter(job=job).order_by("seq"):
                 ids = (chunk.created_other or {}).get("events", [])
                 for i in range(0, len(ids), 500):
-                    qs = Event.objects.filter(source=source, message_id__in=ids[i : i + 500])
+                    qs = Event.objects.filter(source_id=source.pk, message_id__in=ids[i : i + 500])
                     contacts.update(c for c in qs.values_list("contact_id", flat=True) if c)
                     removed += qs.delete()[0]
         aggregates_rebuild(contacts)

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from django.core.exceptions import ValidationError
+
 from patron.accounts.models import User
 from patron.commerce.models import Order, OrderLine, Product
 from patron.commerce.selectors import orders_visible_to
@@ -113,6 +115,29 @@ def _status(raw: str) -> str:
     return value
 
 
+LINE_FIELDS = {
+    "sku": "sku",
+    "name": "product_name",
+    "category": "category",
+    "quantity": "quantity",
+    "unit_price": "unit_price",
+    "total": "line_total",
+}
+
+
+def _line_error(exc: ValidationError, rows: list[int]) -> Exception:
+    """A refused line as a RowError naming its own file row and column."""
+    if not hasattr(exc, "error_dict"):
+        return exc
+    name, reasons = next(iter(exc.message_dict.items()))
+    parts = name.split(".")
+    if len(parts) == 3 and parts[0] == "lines" and parts[1].isdigit():
+        index = int(parts[1])
+        field = LINE_FIELDS.get(parts[2], parts[2])
+        return RowError(field, " ".join(reasons), row=rows[index] if index < len(rows) else None)
+    return exc
+
+
 def _money(raw: str) -> str:
     return raw.replace(" ", "").replace("\u00a0", "")
 
@@ -203,7 +228,10 @@ class OrdersTarget(Target):
             data["placed_at"] = placed
         if status is not None:
             data["status"] = status
-        created = order_create(actor=ctx.actor, data=data)
+        try:
+            created = order_create(actor=ctx.actor, data=data)
+        except ValidationError as exc:
+            raise _line_error(exc, [r for r, _ in unit]) from exc
         new_products = list(
             Product.objects.filter(sku__in=skus - known).values_list("pk", flat=True)
         )
