@@ -1,5 +1,8 @@
 """``patron import contacts FILE [--key email] [--dry-run]``: import with a progress bar.
 
+``patron import companies|orders|tickets|events FILE [--dry-run]`` imports the other
+targets the same way (see patron.imports.targets).
+
 Columns are matched automatically (first_name, last_name, email, phone, company,
 job_title, city, country, external_id, tags, ... and their synonyms); ``--map
 "Header=field"`` overrides one. ``patron import resume JOB`` continues an interrupted run;
@@ -21,7 +24,7 @@ from patron.accounts.models import User
 
 
 class Command(BaseCommand):
-    help = "Import contacts from a CSV or XLSX file (see --help of each subcommand)."
+    help = "Import contacts, companies, orders, tickets or events from a CSV or XLSX file."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         sub = parser.add_subparsers(dest="what", required=True)
@@ -42,6 +45,31 @@ class Command(BaseCommand):
         contacts.add_argument("--encoding", help="Force the text encoding of a CSV file.")
         contacts.add_argument("--workers", type=int, help="Processes that normalise rows.")
         contacts.add_argument("--json", action="store_true", help="Print the result as JSON.")
+        from patron.imports.targets import LABELS, target_for
+
+        for name in ("companies", "orders", "tickets", "events"):
+            target = target_for(name)
+            p = sub.add_parser(name, help=f"Import {LABELS[name].lower()} from FILE.")
+            p.add_argument("file")
+            p.add_argument(
+                "--key",
+                default=target.keys[0],
+                choices=list(target.keys),
+                help=f"Upsert key (default: {target.keys[0]}).",
+            )
+            p.add_argument("--dry-run", action="store_true", help="Check only, write nothing.")
+            p.add_argument("--user", help="Act as this user (default: the first superuser).")
+            p.add_argument("--on-new", default="create", choices=["create", "skip"])
+            p.add_argument(
+                "--on-existing", default="update", choices=["update", "fill_empty", "skip"]
+            )
+            p.add_argument("--on-error", default="skip", choices=["skip", "stop"])
+            p.add_argument("--map", action="append", default=[], help='"Header=field"')
+            p.add_argument("--mapping", help="Use a saved mapping by name.")
+            p.add_argument("--encoding", help="Force the text encoding of a CSV file.")
+            p.add_argument("--json", action="store_true", help="Print the result as JSON.")
+            if name == "companies":
+                p.add_argument("--tag", action="append", default=[], help="Tag every company.")
         for name in ("resume", "rollback"):
             p = sub.add_parser(name, help=f"{name.capitalize()} an import job.")
             p.add_argument("job", type=int)
@@ -66,6 +94,8 @@ class Command(BaseCommand):
         try:
             if opts["what"] == "contacts":
                 self._contacts(opts)
+            elif opts["what"] in ("companies", "orders", "tickets", "events"):
+                self._contacts(opts, target=opts["what"])
             elif opts["what"] == "resume":
                 self._resume(opts)
             else:
@@ -85,7 +115,7 @@ class Command(BaseCommand):
 
         return bar, progress
 
-    def _contacts(self, opts: dict[str, Any]) -> None:
+    def _contacts(self, opts: dict[str, Any], target: str = "contacts") -> None:
         from patron.imports.services import (
             import_job_configure,
             import_job_create,
@@ -101,24 +131,21 @@ class Command(BaseCommand):
             file_name=opts["file"],
             encoding=opts["encoding"],
             mapping_name=opts["mapping"],
+            target=target,
         )
         mapping = dict(job.mapping)
         for item in opts["map"]:
             header, _, target = item.partition("=")
             mapping[header.strip()] = target.strip()
-        job = import_job_configure(
-            actor=actor,
-            job=job,
-            mapping=mapping,
-            options={
-                "key": opts["key"],
-                "on_new": opts["on_new"],
-                "on_existing": opts["on_existing"],
-                "on_error": opts["on_error"],
-                "on_duplicate": opts["on_duplicate"],
-                "tags": opts["tag"],
-            },
-        )
+        options = {
+            "key": opts["key"],
+            "on_new": opts["on_new"],
+            "on_existing": opts["on_existing"],
+            "on_error": opts["on_error"],
+            "on_duplicate": opts.get("on_duplicate") or "skip",
+            "tags": opts.get("tag") or [],
+        }
+        job = import_job_configure(actor=actor, job=job, mapping=mapping, options=options)
         mapped = {h: t for h, t in job.mapping.items() if t}
         self.stderr.write(f"Import #{job.pk}: columns {json.dumps(mapped, ensure_ascii=False)}")
         started = time.monotonic()
@@ -126,7 +153,7 @@ class Command(BaseCommand):
             bar, progress = self._bar(job.total_rows, "check")
             with bar:
                 job = import_job_preview(
-                    actor=actor, job=job, workers=opts["workers"], progress=progress
+                    actor=actor, job=job, workers=opts.get("workers"), progress=progress
                 )
             if opts["dry_run"]:
                 self._print(job.preview, opts, started, dry=True)
@@ -134,7 +161,7 @@ class Command(BaseCommand):
         job = import_job_start(actor=actor, job=job, enqueue=False)
         bar, progress = self._bar(job.total_rows, "import")
         with bar:
-            done = import_job_run(job_id=job.pk, workers=opts["workers"], progress=progress)
+            done = import_job_run(job_id=job.pk, workers=opts.get("workers"), progress=progress)
         self._finish(done, opts, started)
 
     def _finish(self, job: Any, opts: dict[str, Any], started: float) -> None:
@@ -177,7 +204,7 @@ class Command(BaseCommand):
         bar, progress = self._bar(job.total_rows, "import")
         bar.update(job.rows_done)
         with bar:
-            done = import_job_run(job_id=job.pk, workers=opts["workers"], progress=progress)
+            done = import_job_run(job_id=job.pk, workers=opts.get("workers"), progress=progress)
         self._finish(done, opts, started)
 
     def _rollback(self, opts: dict[str, Any]) -> None:
