@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import random
 import time
@@ -28,7 +29,7 @@ from typing import Any
 
 DATA_DIR = Path(os.environ.get("PATRON_BENCH_DATA", "/work/bench-data"))
 PG_NAME = "patron_bench_segments"
-VERSION = 2  # bump when the generated data changes shape
+VERSION = 3  # bump when the generated data changes shape
 EVENTS = ["Viewed Product", "Added to Cart", "Signed Up", "Searched", "Opened Email"]
 EVENT_WEIGHTS = [50, 15, 2, 25, 8]
 COUNTRIES = ["US", "DE", "FR", "GB", "ES", "IT", "NL", "BR", "IN", "JP"]
@@ -238,14 +239,21 @@ def _load_all(scale: float, rng: random.Random, pg: bool, t0: float) -> None:
     true = "t" if pg else 1
 
     def events() -> Iterator[tuple[Any, ...]]:
-        for start in range(0, n_events, 100_000):
-            k = min(100_000, n_events - start)
+        # Oldest first, as ingest appends them (ids and heap order follow time). Recent
+        # days are denser: the age is the square of a uniform number times a year, so
+        # the share of events older than d days is 1 - sqrt(d / 365); each day gets its
+        # share, at sorted random seconds. Half the events come from an active fifth of
+        # the contacts, half from anyone.
+        made = 0
+        for day in range(364, -1, -1):
+            share = (math.sqrt((day + 1) / 365) - math.sqrt(day / 365)) * n_events
+            k = n_events - made if day == 0 else round(share)
+            made += k
             names = rng.choices(EVENTS, EVENT_WEIGHTS, k=k)
-            for j in range(k):
-                # Half the events from an active fifth of the contacts, half from anyone;
-                # recent days are denser (the square of a uniform number of seconds ago).
+            ages = sorted((int((day + rand()) * 86400) for _ in range(k)), reverse=True)
+            for j, age in enumerate(ages):
                 cid = int(rand() * (active if rand() < 0.5 else n_contacts)) + 1
-                at = stamp(int(rand() ** 2 * year))
+                at = stamp(age)
                 props = '{"plan": "pro"}' if j % 3 == 0 else "{}"
                 yield (cid, "track", names[j], at, at, props, "{}", "{}", "{}", true)
 

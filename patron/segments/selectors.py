@@ -18,6 +18,7 @@ from patron.contacts.models import Contact
 from patron.contacts.selectors import contact_get, contacts_visible_to, require
 from patron.core.permissions import P
 from patron.segments.compiler import Compiler
+from patron.segments.dbsession import evaluation
 from patron.segments.models import Segment, SegmentMembership, SegmentSize
 from patron.segments.rules import Catalogue
 
@@ -104,12 +105,13 @@ def segment_preview(
     require(actor, P.SEGMENT_VIEW)
     catalogue = catalogue or Catalogue.load()
     qs = Compiler(catalogue).queryset(tree, contacts_visible_to(actor))
-    out: dict[str, Any] = {
-        "count": qs.count(),
-        "sample": list(qs.order_by("-id")[: max(0, min(sample, 50))]),
-    }
-    if explain and can_see_sql(actor):
-        ids = qs.values("pk")
-        out["sql"] = str(ids.query)
-        out["plan"] = ids.explain()
+    with evaluation():
+        out: dict[str, Any] = {
+            "count": qs.count(),
+            "sample": list(qs.order_by("-id")[: max(0, min(sample, 50))]),
+        }
+        if explain and can_see_sql(actor):
+            ids = qs.values("pk")
+            out["sql"] = str(ids.query)
+            out["plan"] = ids.explain()
     return out

@@ -25,6 +25,7 @@ from patron.contacts.models import Contact
 from patron.core.models import Activity
 from patron.core.permissions import P, PermissionDenied
 from patron.segments.compiler import Compiler
+from patron.segments.dbsession import evaluation
 from patron.segments.models import Segment, SegmentMembership, SegmentSize
 from patron.segments.rules import Catalogue, RuleError, validate
 from patron.segments.rules.deps import topics_of
@@ -115,7 +116,8 @@ def members_now(
         return None
     if ids is None:
         qs = Compiler(catalogue, now=now).queryset(tree)
-        return set(qs.values_list("pk", flat=True))
+        with evaluation():
+            return set(qs.values_list("pk", flat=True))
     out: set[int] = set()
     ids = list(ids)
     compiler = Compiler(catalogue, now=now, scoped=True)
@@ -126,12 +128,21 @@ def members_now(
 
 
 def segment_build(
-    *, segment_id: int, now: dt.datetime | None = None, catalogue: Catalogue | None = None
+    *,
+    segment_id: int,
+    now: dt.datetime | None = None,
+    catalogue: Catalogue | None = None,
+    all_timers: bool = False,
 ) -> tuple[int, int]:
     """Evaluate a segment over every contact and record the differences: (entered, exited).
 
     Live segments also get their time triggers; static ones are snapshots (this is how
     a snapshot is taken). Idempotent: a second run with no change records nothing.
+
+    Timers: a first build (or one after the rules changed: status pending) computes every
+    contact's; a rebuild of a ready segment only those of the contacts that moved (the
+    others' timers were kept current by the incremental path). ``all_timers`` forces the
+    full recomputation (a repair after changes that bypassed the services).
     """
     now = now or timezone.now()
     catalogue = catalogue or Catalogue.load()
@@ -146,12 +157,17 @@ def segment_build(
         entered, exited = members - current, current - members
         _apply(segment, entered, exited, now)
         count = len(members)
+        was_ready = segment.status == Segment.Status.READY and segment.built_at is not None
         Segment.objects.filter(pk=segment.pk).update(
             status=Segment.Status.READY, built_at=now, member_count=count
         )
         _size_today(segment, now)
         if segment.is_live:
-            timers.timers_refresh(segment=segment, catalogue=catalogue, now=now, contact_ids=None)
+            moved = None if all_timers or not was_ready else entered | exited
+            if moved is None or moved:
+                timers.timers_refresh(
+                    segment=segment, catalogue=catalogue, now=now, contact_ids=moved
+                )
     return len(entered), len(exited)
 
 
@@ -281,7 +297,10 @@ def segment_dry_run(
     catalogue = Catalogue.load()
     visible = contacts_visible_to(actor)
     now = timezone.now()
-    would = set(Compiler(catalogue, now=now).queryset(tree, visible).values_list("pk", flat=True))
+    with evaluation():
+        would = set(
+            Compiler(catalogue, now=now).queryset(tree, visible).values_list("pk", flat=True)
+        )
     current = set(
         SegmentMembership.objects.filter(
             segment=segment, exited_at__isnull=True, contact__in=visible
