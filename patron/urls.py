@@ -13,5 +13,6 @@ urlpatterns = [
     path("imports/", include("patron.imports.urls")),
     path("hygiene/", include("patron.hygiene.urls")),
     path("segments/", include("patron.segments.urls")),
+    path("webhooks/", include("patron.webhooks.urls")),
     path("", include("patron.web.urls")),
 ]

@@ -37,6 +37,7 @@ API_APPS = [
     "hygiene",
     "imports",
     "segments",
+    "webhooks",
 ]
 
 

@@ -13,6 +13,7 @@ NAV = [
     ("segments", "Segments", "segments:list", P.SEGMENT_VIEW, "i-tag"),
     ("quality", "Data quality", "hygiene:quality", P.QUALITY_VIEW, "i-shield"),
     ("sources", "Sources", "events:sources", P.SETTINGS_MANAGE, "i-activity"),
+    ("webhooks", "Webhooks", "webhooks:list", P.WEBHOOK_MANAGE, "i-link"),
 ]
 
 
