@@ -49,11 +49,12 @@ def deliver_schedule(at: dt.datetime | None = None) -> None:
     try:
         if _uses_database_backend():
             from django.db.models import Q
-            from django_tasks_db.models import DBTaskResult
+            from django_tasks_db.models import DBTaskResult, get_date_max
 
             when = at or timezone.now()
+            # A task enqueued without run_after stores the largest date instead.
             queued = DBTaskResult.objects.filter(task_path=TASK_PATH, status="READY").filter(
-                Q(run_after__isnull=True) | Q(run_after__lte=when)
+                Q(run_after=get_date_max()) | Q(run_after__lte=when)
             )
             if queued.exists():
                 return
