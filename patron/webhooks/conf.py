@@ -26,6 +26,8 @@ DEFAULTS: dict[str, Any] = {
     "PATRON_WEBHOOKS_SECRET_GRACE": 24 * 3600.0,
     "PATRON_WEBHOOKS_BATCH": 50,
     "PATRON_WEBHOOKS_THREADS": 8,
+    # Certificate authorities to trust instead of the system's (tests; private CAs).
+    "PATRON_WEBHOOKS_CA_FILE": os.environ.get("PATRON_WEBHOOKS_CA_FILE") or None,
 }
 
 

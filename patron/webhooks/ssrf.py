@@ -173,6 +173,7 @@ def post(target: Target, body: bytes, headers: dict[str, str]) -> Response:
             server_hostname=target.host,
             assert_hostname=target.host,
             cert_reqs="CERT_REQUIRED",
+            ca_certs=conf.get("PATRON_WEBHOOKS_CA_FILE"),
         )
     else:
         pool = urllib3.HTTPConnectionPool(
