@@ -9,18 +9,19 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from django.http import HttpRequest, StreamingHttpResponse
-from ninja import File, Router, Schema, Status, UploadedFile
+from ninja import File, Form, Router, Schema, Status, UploadedFile
 from pydantic import Field
 
 from patron.contacts.selectors import ContactFilters
 from patron.core.api_base import actor_of
 from patron.core.api_schemas import ERRORS, Id, InputSchema, PathId
-from patron.imports.models import ImportJob
+from patron.imports.models import ImportJob, ImportMapping
 from patron.imports.selectors import (
-    REPORT_HEADER,
     import_job_get,
     import_jobs_visible_to,
+    import_mappings,
     import_report_rows,
+    report_header,
 )
 from patron.imports.services import (
     ExportSpec,
@@ -31,8 +32,10 @@ from patron.imports.services import (
     import_job_resume,
     import_job_rollback,
     import_job_start,
+    import_mapping_save,
 )
 from patron.imports.services.exports import DEFAULT_FIELDS, report_csv
+from patron.imports.services.jobs import import_mapping_delete
 
 router = Router(tags=["imports"])
 exports = Router(tags=["exports"])
@@ -40,6 +43,7 @@ exports = Router(tags=["exports"])
 
 class JobOut(Schema):
     id: int
+    target: str
     file_name: str
     file_format: str
     encoding: str
@@ -85,9 +89,67 @@ def list_jobs(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 @router.post("/imports", response={201: JobOut, **ERRORS}, summary="Upload a file")
-def create_job(request: HttpRequest, file: File[UploadedFile]) -> Status[dict[str, Any]]:
-    job = import_job_create(actor=actor_of(request), file=file, file_name=file.name or "upload")
+def create_job(
+    request: HttpRequest,
+    file: File[UploadedFile],
+    target: Form[Literal["contacts", "companies", "orders", "tickets", "events"]] = "contacts",
+    encoding: Form[str] = "",
+    mapping: Form[str] = "",
+) -> Status[dict[str, Any]]:
+    """Multipart upload; ``target`` says what the file holds, ``encoding`` forces a CSV
+    text encoding, ``mapping`` applies a saved mapping by name."""
+    job = import_job_create(
+        actor=actor_of(request),
+        file=file,
+        file_name=file.name or "upload",
+        target=target,
+        encoding=encoding[:40] or None,
+        mapping_name=mapping[:120] or None,
+    )
     return Status(201, _out(job))
+
+
+class MappingOut(Schema):
+    id: int
+    name: str
+    target: str
+    columns: dict[str, str]
+    created_by_id: int | None
+    created_at: Any
+    updated_at: Any
+
+
+class MappingIn(InputSchema):
+    name: str = Field(..., min_length=1, max_length=120)
+    target: Literal["contacts", "companies", "orders", "tickets", "events"] = "contacts"
+    columns: dict[str, str] = Field(..., max_length=500)
+
+
+def _mapping_out(m: ImportMapping) -> dict[str, Any]:
+    return {name: getattr(m, name if name != "id" else "pk") for name in MappingOut.model_fields}
+
+
+@router.get(
+    "/imports/mappings", response={200: list[MappingOut], **ERRORS}, summary="Saved mappings"
+)
+def list_mappings(request: HttpRequest, target: str = "") -> list[dict[str, Any]]:
+    return [_mapping_out(m) for m in import_mappings(actor_of(request), target[:20] or None)]
+
+
+@router.post("/imports/mappings", response={201: MappingOut, **ERRORS}, summary="Save a mapping")
+def create_mapping(request: HttpRequest, payload: MappingIn) -> Status[dict[str, Any]]:
+    saved = import_mapping_save(
+        actor=actor_of(request), name=payload.name, columns=payload.columns, target=payload.target
+    )
+    return Status(201, _mapping_out(saved))
+
+
+@router.delete(
+    "/imports/mappings/{mapping_id}", response={204: None, **ERRORS}, summary="Delete a mapping"
+)
+def delete_mapping(request: HttpRequest, mapping_id: PathId) -> Status[None]:
+    import_mapping_delete(actor=actor_of(request), mapping=mapping_id)
+    return Status(204, None)
 
 
 @router.get("/imports/{job_id}", response={200: JobOut, **ERRORS}, summary="An import")
@@ -137,7 +199,7 @@ def job_report(request: HttpRequest, job_id: PathId) -> StreamingHttpResponse:
     actor = actor_of(request)
     job = import_job_get(actor, job_id)
     response = StreamingHttpResponse(
-        report_csv(import_report_rows(actor, job.pk), REPORT_HEADER),
+        report_csv(import_report_rows(actor, job.pk), report_header(job)),
         content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-report.csv"'
@@ -173,6 +235,26 @@ def export_contacts(request: HttpRequest, payload: ExportIn) -> StreamingHttpRes
             ids=tuple(payload.ids) if payload.ids is not None else None,
             list_id=payload.list_id,
         ),
+    )
+    response = StreamingHttpResponse(result.body, content_type=result.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{result.filename}"'
+    response["X-Export-Rows"] = str(result.rows)
+    return response
+
+
+class SegmentExportIn(InputSchema):
+    format: Literal["csv", "xlsx"] = "csv"
+    fields: list[str] = Field(default_factory=lambda: list(DEFAULT_FIELDS), max_length=200)
+
+
+@exports.post("/segments/{segment_id}", response={200: None, **ERRORS}, summary="Export a segment")
+def export_segment(
+    request: HttpRequest, segment_id: PathId, payload: SegmentExportIn
+) -> StreamingHttpResponse:
+    """The segment's current members that the caller may see, with the chosen fields."""
+    result = contacts_export(
+        actor=actor_of(request),
+        spec=ExportSpec(fmt=payload.format, fields=tuple(payload.fields), segment_id=segment_id),
     )
     response = StreamingHttpResponse(result.body, content_type=result.content_type)
     response["Content-Disposition"] = f'attachment; filename="{result.filename}"'

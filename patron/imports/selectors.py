@@ -38,12 +38,24 @@ def import_job_get(actor: User, job_id: int | str) -> ImportJob:
     return job
 
 
-def import_mappings(actor: User) -> QuerySet[ImportMapping]:
+def import_mappings(actor: User, target: str | None = None) -> QuerySet[ImportMapping]:
+    """Saved mappings are shared by everyone who may import (a team's file layouts)."""
     require(actor, P.IMPORT)
-    return ImportMapping.objects.order_by("name")
+    qs = ImportMapping.objects.order_by("target", "name")
+    return qs.filter(target=target) if target else qs
 
 
 REPORT_HEADER = ["row", "action", "contact_id", "column", "reason", "before", "after"]
+
+
+def report_header(job: ImportJob) -> list[str]:
+    """The report's columns; the id column names the job's kind of record."""
+    if job.target == "contacts":
+        return REPORT_HEADER
+    kind = {"companies": "company_id", "orders": "order_id", "tickets": "ticket_id"}
+    return [
+        "row", "action", kind.get(job.target, "id"), "column", "reason", "before", "after"
+    ]  # fmt: skip
 
 
 def import_report_rows(actor: User, job_id: int | str) -> Iterator[list[Any]]:

@@ -15,16 +15,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from patron.contacts.selectors import ContactFilters, custom_fields_for, require
 from patron.core.permissions import P
-from patron.imports.mapping import CONTACT_TARGETS, EXTRA_TARGETS, TARGET_LABELS
+from patron.imports.mapping import CONTACT_TARGETS, EXTRA_TARGETS, TARGET_LABELS, target_fields
 from patron.imports.models import ImportJob
 from patron.imports.options import ON_DUPLICATE, ON_ERROR, ON_EXISTING, ON_NEW
 from patron.imports.readers import ImportFileError, info_from_job, iter_rows
 from patron.imports.selectors import (
-    REPORT_HEADER,
     import_job_get,
     import_jobs_visible_to,
     import_mappings,
     import_report_rows,
+    report_header,
 )
 from patron.imports.services import (
     ExportSpec,
@@ -39,6 +39,8 @@ from patron.imports.services import (
     import_mapping_save,
 )
 from patron.imports.services.exports import DEFAULT_FIELDS, EXPORT_FIELDS, report_csv
+from patron.imports.services.jobs import ENCODINGS
+from patron.imports.targets import LABELS, TARGETS, target_for
 from patron.web.views._common import web_view
 
 SECTION = "imports"
@@ -50,10 +52,35 @@ def _errors(request: HttpRequest, exc: ValidationError) -> None:
             messages.error(request, f"{field}: {msg}" if field and field != "__all__" else msg)
 
 
-def _targets() -> list[tuple[str, str]]:
-    out = [(t, TARGET_LABELS[t]) for t in (*CONTACT_TARGETS, *EXTRA_TARGETS)]
-    out += [(f"custom:{f.key}", f"{f.label} (custom)") for f in custom_fields_for("contact")]
+def _targets(target: str = "contacts") -> list[tuple[str, str]]:
+    """(field, label) a column of this import target may be mapped to."""
+    if target == "contacts":
+        out = [(t, TARGET_LABELS[t]) for t in (*CONTACT_TARGETS, *EXTRA_TARGETS)]
+        entity: str | None = "contact"
+    else:
+        out = list(target_fields(target)[0].items())
+        entity = target_for(target).custom_entity
+    if entity:
+        out += [(f"custom:{f.key}", f"{f.label} (custom)") for f in custom_fields_for(entity)]
     return out
+
+
+def _keys(target: str) -> list[tuple[str, str]]:
+    if target == "contacts":
+        return [("email", "Email"), ("external_id", "External id"), ("phone", "Phone")] + [
+            (f"custom:{f.key}", f.label) for f in custom_fields_for("contact") if f.type == "text"
+        ]
+    labels = target_fields(target)[0]
+    return [(k, labels.get(k, k)) for k in target_for(target).keys]
+
+
+def _upload_context(request: HttpRequest) -> dict[str, object]:
+    return {
+        "mappings": import_mappings(request.user),  # type: ignore[arg-type]
+        "targets": [(t, LABELS[t]) for t in TARGETS],
+        "encodings": ENCODINGS,
+        "chosen": request.POST.get("target") or request.GET.get("target") or "contacts",
+    }
 
 
 @web_view(SECTION)
@@ -78,17 +105,14 @@ def job_upload(request: HttpRequest) -> HttpResponse:
                 file=upload,
                 file_name=upload.name or "upload",
                 mapping_name=request.POST.get("mapping") or None,
+                target=request.POST.get("target") or "contacts",
+                encoding=request.POST.get("encoding") or None,
             )
         except ValidationError as exc:
             _errors(request, exc)
-            return render(
-                request,
-                "imports/upload.html",
-                {"mappings": import_mappings(request.user)},  # type: ignore[arg-type]
-                status=422,
-            )
+            return render(request, "imports/upload.html", _upload_context(request), status=422)
         return redirect("imports:mapping", pk=job.pk)
-    return render(request, "imports/upload.html", {"mappings": import_mappings(request.user)})  # type: ignore[arg-type]
+    return render(request, "imports/upload.html", _upload_context(request))
 
 
 def _samples(job: ImportJob, n: int = 3) -> dict[str, list[str]]:
@@ -111,7 +135,7 @@ def job_mapping(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         mapping = {h: request.POST.get(f"map-{i}", "") for i, h in enumerate(job.headers)}
         options = {
-            "key": request.POST.get("key", "email"),
+            "key": request.POST.get("key") or _keys(job.target)[0][0],
             "on_new": request.POST.get("on_new", "create"),
             "on_existing": request.POST.get("on_existing", "update"),
             "on_error": request.POST.get("on_error", "skip"),
@@ -127,7 +151,12 @@ def job_mapping(request: HttpRequest, pk: int) -> HttpResponse:
             )
             name = request.POST.get("save_as", "").strip()
             if name:
-                import_mapping_save(actor=request.user, name=name, columns=job.mapping)  # type: ignore[arg-type]
+                import_mapping_save(
+                    actor=request.user,  # type: ignore[arg-type]
+                    name=name,
+                    columns=job.mapping,
+                    target=job.target,
+                )
         except ValidationError as exc:
             _errors(request, exc)
         else:
@@ -139,7 +168,9 @@ def job_mapping(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "job": job,
         "columns": columns,
-        "targets": _targets(),
+        "targets": _targets(job.target),
+        "target_label": LABELS.get(job.target, job.target),
+        "is_contacts": job.target == "contacts",
         "options": job.options,
         "choices": {
             "on_new": ON_NEW,
@@ -147,9 +178,9 @@ def job_mapping(request: HttpRequest, pk: int) -> HttpResponse:
             "on_error": ON_ERROR,
             "on_duplicate": ON_DUPLICATE,
         },
-        "keys": [("email", "Email"), ("external_id", "External id"), ("phone", "Phone")]
-        + [(f"custom:{f.key}", f.label) for f in custom_fields_for("contact") if f.type == "text"],
-        "can_make_fields": request.user.has_perm_code(P.CUSTOM_FIELD_MANAGE),  # type: ignore[union-attr]
+        "keys": _keys(job.target),
+        "can_make_fields": (job.target in ("contacts", "companies"))
+        and request.user.has_perm_code(P.CUSTOM_FIELD_MANAGE),  # type: ignore[union-attr]
     }
     return render(request, "imports/mapping.html", context)
 
@@ -177,7 +208,7 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _mapped(job: ImportJob) -> list[tuple[str, str]]:
-    labels = dict(_targets())
+    labels = dict(_targets(job.target))
     return [(h, labels.get(t, t)) for h, t in job.mapping.items() if t]
 
 
@@ -232,7 +263,8 @@ def job_rollback(request: HttpRequest, pk: int) -> HttpResponse:
         report = job.rollback_report
         messages.success(
             request,
-            f"Rolled back: {report['removed']} contacts removed, {report['restored']} restored.",
+            f"Rolled back: {report['removed']} {LABELS.get(job.target, '').lower() or 'records'}"
+            f" removed, {report['restored']} restored.",
         )
     except ValidationError as exc:
         _errors(request, exc)
@@ -245,7 +277,7 @@ def job_report(request: HttpRequest, pk: int) -> HttpResponse:
     job = import_job_get(request.user, pk)  # type: ignore[arg-type]
     rows = import_report_rows(request.user, job.pk)  # type: ignore[arg-type]
     response = StreamingHttpResponse(
-        report_csv(rows, REPORT_HEADER), content_type="text/csv; charset=utf-8"
+        report_csv(rows, report_header(job)), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-report.csv"'
     return response  # type: ignore[return-value]
@@ -255,14 +287,26 @@ def job_report(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def export_contacts(request: HttpRequest) -> HttpResponse:
     """GET with the contacts list's filters (q, tag, stage, owner, country), ``ids`` for a
-    selection, ``fields`` and ``fmt``; without ``fmt`` shows the form."""
+    selection or ``segment`` for a segment's members, ``fields`` and ``fmt``; without
+    ``fmt`` shows the form."""
     require(request.user, P.EXPORT)  # type: ignore[arg-type]
     g = request.GET
+    segment = None
+    if g.get("segment"):
+        from patron.segments.selectors import segment_get
+
+        segment = segment_get(request.user, g["segment"])  # type: ignore[arg-type]
     if "fmt" not in g:
+        customs = [f"custom:{f.key}" for f in custom_fields_for("contact")]
         return render(
             request,
             "imports/export.html",
-            {"fields": EXPORT_FIELDS, "default": DEFAULT_FIELDS, "query": g},
+            {
+                "fields": [*EXPORT_FIELDS, *customs],
+                "default": DEFAULT_FIELDS,
+                "query": g,
+                "segment": segment,
+            },
         )
     ids = None
     if g.get("ids"):
@@ -286,6 +330,8 @@ def export_contacts(request: HttpRequest) -> HttpResponse:
                 fields=tuple(g.getlist("fields")) or DEFAULT_FIELDS,
                 filters=filters,
                 ids=ids,
+                segment_id=segment.pk if segment is not None else None,
+                description=f"Segment {segment.name}" if segment is not None else "",
             ),
         )
     except ValidationError as exc:

@@ -271,7 +271,10 @@ def import_columns_to_custom_fields(
     job = _lock(actor, job)
     if job.status not in (Status.UPLOADED, Status.PREVIEWED):
         raise ValidationError({"status": ["This import has started; it cannot be changed."]})
-    existing = custom_fields_map()
+    entity = "contact" if job.target == "contacts" else target_for(job.target).custom_entity
+    if entity is None:
+        raise ValidationError({"headers": [f"{job.target.capitalize()} have no custom fields."]})
+    existing = custom_fields_for(job.target)
     mapping = dict(job.mapping)
     created: list[str] = []
     for header in headers:
@@ -283,9 +286,7 @@ def import_columns_to_custom_fields(
         key, n = base, 2
         while key in existing:
             key, n = f"{base}_{n}", n + 1
-        field = CustomField.objects.create(
-            entity=CustomField.Entity.CONTACT, key=key, label=header[:120], type="text"
-        )
+        field = CustomField.objects.create(entity=entity, key=key, label=header[:120], type="text")
         existing[key] = field
         mapping[header] = f"custom:{key}"
         created.append(key)
