@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -41,7 +42,8 @@ SEGMENTS: list[tuple[str, str]] = [
     (
         "engaged customers",
         'lifecycle_stage = "customer" and performed "Viewed Product" at least 3 times '
-        "in last 30 days and orders total >= 100",
+        "in last 30 days and orders total >= 100 and consent email_marketing via email "
+        'and not tag "churn-risk"',
     ),
     (
         "cart abandoners",
@@ -71,6 +73,14 @@ def hand_sql(vendor: str) -> list[str]:
         return f"%(ago_{days})s"
 
     now = "%(now)s"
+    consent = """EXISTS (SELECT 1 FROM privacy_consent p
+                  WHERE p.contact_id = c.id AND p.purpose = 'email_marketing'
+                    AND p.channel = 'email' AND p.status = 'granted'
+                    AND NOT EXISTS (SELECT 1 FROM privacy_consent q
+                        WHERE q.contact_id = p.contact_id AND q.purpose = p.purpose
+                          AND q.channel = p.channel
+                          AND (q.recorded_at > p.recorded_at OR
+                               (q.recorded_at = p.recorded_at AND q.id > p.id))))"""
     counted = "o.status IN ('completed', 'partially_refunded')"
     return [
         f"""SELECT COUNT(*) FROM contacts_contact c
@@ -81,7 +91,11 @@ def hand_sql(vendor: str) -> list[str]:
                            GROUP BY e.contact_id HAVING COUNT(*) >= 3)
               AND c.id IN (SELECT o.contact_id FROM commerce_order o WHERE {counted}
                            GROUP BY o.contact_id
-                           HAVING SUM(o.total - o.refunded_amount) >= 100)""",
+                           HAVING SUM(o.total - o.refunded_amount) >= 100)
+              AND {consent}
+              AND NOT EXISTS (SELECT 1 FROM contacts_contact_tags ct JOIN contacts_tag t
+                              ON t.id = ct.tag_id
+                              WHERE ct.contact_id = c.id AND t.name = 'churn-risk')""",
         f"""SELECT COUNT(*) FROM contacts_contact c
             WHERE EXISTS (SELECT 1 FROM events_event e WHERE e.contact_id = c.id
                           AND e.type = 'track' AND e.event = 'Added to Cart' AND e.processed
@@ -98,14 +112,7 @@ def hand_sql(vendor: str) -> list[str]:
                               ON t.id = ct.tag_id
                               WHERE ct.contact_id = c.id AND t.name = 'churn-risk')""",
         f"""SELECT COUNT(*) FROM contacts_contact c
-            WHERE EXISTS (SELECT 1 FROM privacy_consent p
-                          WHERE p.contact_id = c.id AND p.purpose = 'email_marketing'
-                            AND p.channel = 'email' AND p.status = 'granted'
-                            AND NOT EXISTS (SELECT 1 FROM privacy_consent q
-                                WHERE q.contact_id = p.contact_id AND q.purpose = p.purpose
-                                  AND q.channel = p.channel
-                                  AND (q.recorded_at > p.recorded_at OR
-                                       (q.recorded_at = p.recorded_at AND q.id > p.id))))
+            WHERE {consent}
               AND EXISTS (SELECT 1 FROM events_contacteventcount k WHERE k.contact_id = c.id
                           AND k.event = 'Opened Email' AND k.last_at < {ago(60)})
               AND NOT EXISTS (SELECT 1 FROM commerce_order o WHERE o.contact_id = c.id
@@ -146,6 +153,7 @@ def evaluate(vendor: str) -> list[dict[str, object]]:
     from django.db import connection
 
     from patron.segments.compiler import Compiler
+    from patron.segments.dbsession import evaluation
     from patron.segments.rules import Catalogue, parse_rules, validate
 
     catalogue = Catalogue.load()
@@ -153,10 +161,15 @@ def evaluate(vendor: str) -> list[dict[str, object]]:
     for (name, text), sql in zip(SEGMENTS, hand_sql(vendor), strict=True):
         tree = validate(parse_rules(text), catalogue)
         qs = Compiler(catalogue, now=NOW).queryset(tree)
-        patron_s, patron_n = timed(qs.count)
+
+        def patron(qs: Any = qs) -> int:
+            with evaluation():  # the session settings Patron evaluates segments with
+                return int(qs.count())
+
+        patron_s, patron_n = timed(patron)
 
         def hand(sql: str = sql) -> int:
-            with connection.cursor() as cur:
+            with evaluation(), connection.cursor() as cur:
                 cur.execute(sql, hand_params(vendor))
                 return cur.fetchone()[0]
 
