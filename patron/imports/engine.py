@@ -27,6 +27,7 @@ from django.utils import timezone
 from patron.contacts.models import CustomField
 from patron.contacts.selectors import contacts_visible_to, lifecycle_stages
 from patron.core.services import activity_record, workspace_get
+from patron.imports import fastwrite
 from patron.imports.chunk import REPORT_LIMIT, ChunkProcessor, ChunkResult, ChunkState
 from patron.imports.fastwrite import tune_connection
 from patron.imports.models import ImportChunk, ImportJob
@@ -265,12 +266,13 @@ class JobRunner:
             waited = time.monotonic()
         logger.info(
             "import %s: %s rows; seconds waiting for prepared rows %.1f, classifying %.1f, "
-            "writing %.1f, whole chunks %.1f",
+            "writing %.1f (inserts: %s), whole chunks %.1f",
             job.pk,
             session_rows,
             timing["wait"],
             timing["classify"],
             timing["write"],
+            ", ".join(f"{k} {v:.1f}" for k, v in sorted(fastwrite.SPENT.items())),
             timing["chunk"],
         )
         with transaction.atomic():

@@ -39,6 +39,7 @@ ACTIVITY_COLUMNS = (
     "created_at",
 )
 
+IMPORT_ROW_COLUMNS = ("job", "row", "action", "contact_id", "column", "reason", "changes")
 
 _NO_FLAGS: dict[str, Any] = {}  # shared, so its JSON is encoded once per chunk
 
@@ -277,8 +278,10 @@ class ChunkWriter:
         insert_objects(Activity, entries, ACTIVITY_COLUMNS)
 
     def _write_rows(self, result: ChunkResult) -> None:
-        ImportRow.objects.bulk_create(
-            [row_log(self.job_id, o) for o in result.outcomes if reportable(o)], batch_size=500
+        insert_objects(
+            ImportRow,
+            [row_log(self.job_id, o) for o in result.outcomes if reportable(o)],
+            IMPORT_ROW_COLUMNS,
         )
 
 
