@@ -41,6 +41,7 @@ class Receiver:
         self.lock = threading.Lock()
         self.stopped = False
         handler = self._handler()
+        ThreadingHTTPServer.request_queue_size = 64  # the default 5 drops concurrent connects
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
