@@ -35,7 +35,7 @@ from patron.imports.services import (
     import_mapping_save,
 )
 from patron.imports.services.exports import DEFAULT_FIELDS, report_csv
-from patron.imports.services.jobs import import_mapping_delete
+from patron.imports.services.jobs import import_job_preview_queue, import_mapping_delete
 
 router = Router(tags=["imports"])
 exports = Router(tags=["exports"])
@@ -170,10 +170,19 @@ def configure_job(request: HttpRequest, job_id: PathId, payload: ConfigureIn) ->
     return _out(job)
 
 
-@router.post("/imports/{job_id}/preview", response={200: JobOut, **ERRORS}, summary="Dry run")
-def preview_job(request: HttpRequest, job_id: PathId) -> dict[str, Any]:
+@router.post(
+    "/imports/{job_id}/preview", response={200: JobOut, 202: JobOut, **ERRORS}, summary="Dry run"
+)
+def preview_job(
+    request: HttpRequest, job_id: PathId, background: bool = False
+) -> Status[dict[str, Any]]:
+    """The dry run; ``?background=true`` queues it (202) and ``GET`` shows its progress
+    in ``preview.rows_checked`` until ``status`` is ``previewed``."""
     actor = actor_of(request)
-    return _out(import_job_preview(actor=actor, job=import_job_get(actor, job_id), workers=0))
+    job = import_job_get(actor, job_id)
+    if background:
+        return Status(202, _out(import_job_preview_queue(actor=actor, job=job)))
+    return Status(200, _out(import_job_preview(actor=actor, job=job, workers=0)))
 
 
 @router.post("/imports/{job_id}/run", response={202: JobOut, **ERRORS}, summary="Run it")

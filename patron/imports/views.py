@@ -39,11 +39,13 @@ from patron.imports.services import (
     import_mapping_save,
 )
 from patron.imports.services.exports import DEFAULT_FIELDS, EXPORT_FIELDS, report_csv
-from patron.imports.services.jobs import ENCODINGS
+from patron.imports.services.jobs import ENCODINGS, import_job_preview_queue
 from patron.imports.targets import LABELS, TARGETS, target_for
 from patron.web.views._common import web_view
 
 SECTION = "imports"
+# A dry run of a file up to this many rows runs in the request; larger ones in a task.
+INLINE_PREVIEW_ROWS = 2000
 
 
 def _errors(request: HttpRequest, exc: ValidationError) -> None:
@@ -216,7 +218,10 @@ def _mapped(job: ImportJob) -> list[tuple[str, str]]:
 @require_GET
 def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
     job = import_job_get(request.user, pk)  # type: ignore[arg-type]
-    return render(request, "imports/_progress.html", {"job": job})
+    response = render(request, "imports/_progress.html", {"job": job})
+    if request.GET.get("was") == "previewing" and job.status != ImportJob.Status.PREVIEWING:
+        response["HX-Refresh"] = "true"  # the check finished: show its results
+    return response
 
 
 @web_view(SECTION)
@@ -224,7 +229,11 @@ def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
 def job_preview(request: HttpRequest, pk: int) -> HttpResponse:
     job = import_job_get(request.user, pk)  # type: ignore[arg-type]
     try:
-        import_job_preview(actor=request.user, job=job, workers=0)  # type: ignore[arg-type]
+        if job.total_rows is not None and job.total_rows <= INLINE_PREVIEW_ROWS:
+            import_job_preview(actor=request.user, job=job, workers=0)  # type: ignore[arg-type]
+        else:  # large (or XLSX, of unknown size): a background task, progress on the page
+            import_job_preview_queue(actor=request.user, job=job)  # type: ignore[arg-type]
+            messages.success(request, "The file is being checked; progress shows below.")
     except ValidationError as exc:
         _errors(request, exc)
     return redirect("imports:detail", pk=job.pk)
