@@ -9,6 +9,7 @@ the job's journal, checkpoint and counts.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 from collections.abc import Iterator, Mapping
@@ -25,6 +26,7 @@ from patron.core.clean import clean_datetime
 from patron.core.permissions import PermissionDenied
 from patron.hygiene.normalize.dates import normalize_date
 from patron.hygiene.normalize.email import email_match_key, normalize_email
+from patron.hygiene.normalize.text import NormalizationError
 from patron.imports.options import ImportOptions
 
 # (row number, {target field: cell text}) after the mapping is applied.
@@ -112,6 +114,7 @@ class Target:
 
     def process_chunk(self, ctx: Context, rows: list[Row]) -> list[Outcome]:
         """Every unit in its own savepoint: a refused row leaves nothing behind."""
+        self.prefetch(ctx, rows)
         out: list[Outcome] = []
         for unit in self.units(rows):
             try:
@@ -124,6 +127,9 @@ class Target:
                     Outcome(row=row, action="error", field=name, reason=reason, rows=len(unit))
                 )
         return out
+
+    def prefetch(self, ctx: Context, rows: list[Row]) -> None:
+        """Look up in bulk what the chunk's rows will need (optional)."""
 
     def process(self, ctx: Context, unit: list[Row]) -> Outcome:
         raise NotImplementedError
@@ -188,7 +194,7 @@ def find_contact(ctx: Context, values: Mapping[str, Any], *, email: str, externa
             raise RowError(external_id, f"No contact with external id {ext[:60]!r}.")
     try:
         address = normalize_email(raw_email)
-    except Exception as exc:
+    except NormalizationError as exc:
         raise RowError(email, f"Not a valid email address: {raw_email[:60]!r}.") from exc
     key = ("email", email_match_key(address))
     if key not in ctx.contacts:
@@ -203,6 +209,34 @@ def find_contact(ctx: Context, values: Mapping[str, Any], *, email: str, externa
     if found is None:
         raise RowError(email, f"No contact with email {address[:80]!r}.")
     return found
+
+
+def prefetch_contacts(ctx: Context, rows: list[Row], *, email: str, external_id: str) -> None:
+    """Fill ``ctx.contacts`` for a chunk's rows with two queries instead of one per row;
+    ``find_contact`` then answers from it exactly as its own queries would."""
+    keys: set[str] = set()
+    exts: set[str] = set()
+    for _, values in rows:
+        if text(values, external_id):
+            exts.add(text(values, external_id))
+        raw = text(values, email)
+        if raw:
+            with contextlib.suppress(NormalizationError):  # find_contact reports it
+                keys.add(email_match_key(normalize_email(raw)))
+    visible = contacts_visible_to(ctx.actor)
+    for kind, field_name, wanted in (
+        ("ext", "external_id", exts),
+        ("email", "email_match_key", keys),
+    ):
+        found: dict[str, int] = {}
+        items = sorted(wanted)
+        for i in range(0, len(items), 500):
+            batch = items[i : i + 500]
+            pairs = visible.filter(**{f"{field_name}__in": batch}).values_list(field_name, "pk")
+            for value, pk in pairs:
+                found[value] = min(pk, found.get(value, pk))
+        for value in items:
+            ctx.contacts[(kind, value)] = found.get(value)
 
 
 def jsonable(value: Any) -> Any:

@@ -34,6 +34,7 @@ from patron.imports.targets.base import (
     error_of,
     find_contact,
     parse_when,
+    prefetch_contacts,
     text,
 )
 
@@ -182,6 +183,9 @@ class OrdersTarget(Target):
                 out[key] = value
         return out
 
+    def prefetch(self, ctx: Context, rows: list[Row]) -> None:
+        prefetch_contacts(ctx, rows, email="email", external_id="contact_external_id")
+
     def process(self, ctx: Context, unit: list[Row]) -> Outcome:
         row = unit[0][0]
         ext = self.group_key(unit[0][1])
@@ -192,8 +196,8 @@ class OrdersTarget(Target):
         head = self._order_values(unit)
         placed = parse_when(head["placed_at"], "placed_at") if "placed_at" in head else None
         status = _status(head["status"]) if "status" in head else None
-        order = orders_visible_to(ctx.actor).filter(external_id=ext).first()
-        if order is None and Order.objects.filter(external_id=ext).exists():
+        order = Order.objects.filter(external_id=ext).first()  # one query for a new one
+        if order is not None and not orders_visible_to(ctx.actor).filter(pk=order.pk).exists():
             raise RowError("order_id", "An order you cannot see has this order id.")
         if order is not None:
             return self._existing(ctx, row, len(unit), order, head, placed, status)

@@ -22,6 +22,7 @@ from patron.imports.targets.base import (
     error_of,
     find_contact,
     parse_when,
+    prefetch_contacts,
     text,
 )
 from patron.support.models import Ticket
@@ -105,14 +106,17 @@ class TicketsTarget(Target):
             out["opened_at"] = parse_when(raw.get("opened_at"), "opened_at")
         return out
 
+    def prefetch(self, ctx: Context, rows: list[Row]) -> None:
+        prefetch_contacts(ctx, rows, email="email", external_id="contact_external_id")
+
     def process(self, ctx: Context, unit: list[Row]) -> Outcome:
         row, raw = unit[0]
         ext = text(raw, "external_id")
         if not ext:
             raise RowError("external_id", "No ticket id in this row.")
         values = self._values(raw)
-        ticket = tickets_visible_to(ctx.actor).filter(external_id=ext).first()
-        if ticket is None and Ticket.objects.filter(external_id=ext).exists():
+        ticket = Ticket.objects.filter(external_id=ext).first()  # one query for a new one
+        if ticket is not None and not tickets_visible_to(ctx.actor).filter(pk=ticket.pk).exists():
             raise RowError("external_id", "A ticket you cannot see has this id.")
         if ticket is None:
             if ctx.options.on_new != "create":
