@@ -10,6 +10,7 @@ commit and the checkpoint compared, so two runners of one job cannot both write.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import itertools
 import logging
@@ -18,6 +19,7 @@ import os
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
@@ -112,7 +114,35 @@ def _worker_init(plan: Plan) -> None:
 
 def _worker_prepare(rows: list[tuple[int, list[Any], str]]) -> list[Prepared]:
     assert _WORKER_PLAN is not None
-    return prepare_rows(_WORKER_PLAN, rows)
+    prepared = prepare_rows(_WORKER_PLAN, rows)
+    if not gc.isenabled():  # forked from a run that collects between chunks (_gc_by_chunk)
+        gc.collect(1)
+    return prepared
+
+
+@contextmanager
+def _gc_by_chunk() -> Iterator[Callable[[int], None]]:
+    """Cyclic garbage collection between chunks instead of during them.
+
+    A chunk allocates tens of thousands of short-lived objects, which are freed by
+    reference counting; the collector, triggered every 700 allocations, kept scanning
+    them and everything else alive (a profile put ~15 % of the run in whatever code was
+    allocating). Long-lived objects are frozen out of the scans, automatic collection is
+    paused, and the caller collects the young generations after each chunk (and fully
+    every 20) so cyclic garbage stays bounded."""
+    enabled = gc.isenabled()
+    gc.freeze()
+    gc.disable()
+
+    def tick(seq: int) -> None:
+        gc.collect(2 if seq % 20 == 0 else 1)
+
+    try:
+        yield tick
+    finally:
+        gc.unfreeze()
+        if enabled:
+            gc.enable()
 
 
 def _prepared_chunks(
@@ -192,14 +222,17 @@ class JobRunner:
         issues: list[dict[str, Any]] = []
         changes: list[dict[str, Any]] = []
         rows = 0
-        for prepared in self._chunks(2):
-            result = processor.classify(prepared)
-            counts.update(result.counts)
-            rows += len(prepared)
-            _collect(result, issues, changes)
-            if progress is not None:
-                self.job.preview = {"rows_checked": rows}
-                progress(self.job)
+        with _gc_by_chunk() as gc_tick:
+            for seq, prepared in enumerate(self._chunks(2), 1):
+                result = processor.classify(prepared)
+                counts.update(result.counts)
+                rows += len(prepared)
+                _collect(result, issues, changes)
+                del result
+                if progress is not None:
+                    self.job.preview = {"rows_checked": rows}
+                    progress(self.job)
+                gc_tick(seq)
         summary = {
             "rows": rows,
             "counts": {k: counts.get(k, 0) for k in _COUNT_KEYS},
@@ -223,47 +256,51 @@ class JobRunner:
         session_start = time.monotonic()
         timing = dict.fromkeys(("wait", "classify", "write", "chunk"), 0.0)
         waited = time.monotonic()
-        for prepared in self._chunks(job.last_row + 1):
-            timing["wait"] += time.monotonic() - waited
-            if not prepared:
-                continue
-            t0 = time.monotonic()
-            seen_before = _snapshot_seen(state.seen)
-            try:
-                with transaction.atomic():
-                    tune_connection()
-                    locked = ImportJob.objects.select_for_update().get(pk=job.pk)
-                    if locked.status != ImportJob.Status.RUNNING or locked.last_row != job.last_row:
-                        raise ImportStopped("Another run of this import took over.")
-                    result = processor.classify(prepared)
-                    if self.options.on_error == "stop" and result.counts.get("error"):
-                        first = next(o for o in result.outcomes if o.action == "error")
-                        raise ImportStopped(
-                            f"Row {first.p.row}: {first.reason} (bad rows stop the import)."
-                        )
-                    t1 = time.monotonic()
-                    timing["classify"] += t1 - t0
-                    processor.write(result)
-                    timing["write"] += time.monotonic() - t1
-                    _commit_chunk(locked, result, prepared)
-                    session_rows += len(prepared)
-                    elapsed = time.monotonic() - session_start
-                    locked.run_seconds += time.monotonic() - t0
-                    locked.rate = session_rows / elapsed if elapsed > 0 else None
-                    if locked.total_rows and locked.rate:
-                        left = max(locked.total_rows - locked.rows_done, 0)
-                        locked.eta_seconds = left / locked.rate
-                    locked.save()
-            except BaseException:
-                _restore_seen(state.seen, seen_before)
-                raise
-            job.__dict__.update(
-                {k: getattr(locked, k) for k in _PROGRESS_FIELDS}  # keep our copy in step
-            )
-            timing["chunk"] += time.monotonic() - t0
-            if progress is not None:
-                progress(job)
-            waited = time.monotonic()
+        with _gc_by_chunk() as gc_tick:
+            for prepared in self._chunks(job.last_row + 1):
+                timing["wait"] += time.monotonic() - waited
+                if not prepared:
+                    continue
+                t0 = time.monotonic()
+                seen_before = _snapshot_seen(state.seen)
+                try:
+                    with transaction.atomic():
+                        tune_connection()
+                        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+                        running = locked.status == ImportJob.Status.RUNNING
+                        if not running or locked.last_row != job.last_row:
+                            raise ImportStopped("Another run of this import took over.")
+                        result = processor.classify(prepared)
+                        if self.options.on_error == "stop" and result.counts.get("error"):
+                            first = next(o for o in result.outcomes if o.action == "error")
+                            raise ImportStopped(
+                                f"Row {first.p.row}: {first.reason} (bad rows stop the import)."
+                            )
+                        t1 = time.monotonic()
+                        timing["classify"] += t1 - t0
+                        processor.write(result)
+                        timing["write"] += time.monotonic() - t1
+                        _commit_chunk(locked, result, prepared)
+                        session_rows += len(prepared)
+                        elapsed = time.monotonic() - session_start
+                        locked.run_seconds += time.monotonic() - t0
+                        locked.rate = session_rows / elapsed if elapsed > 0 else None
+                        if locked.total_rows and locked.rate:
+                            left = max(locked.total_rows - locked.rows_done, 0)
+                            locked.eta_seconds = left / locked.rate
+                        locked.save()
+                except BaseException:
+                    _restore_seen(state.seen, seen_before)
+                    raise
+                job.__dict__.update(
+                    {k: getattr(locked, k) for k in _PROGRESS_FIELDS}  # keep our copy in step
+                )
+                timing["chunk"] += time.monotonic() - t0
+                if progress is not None:
+                    progress(job)
+                del result
+                gc_tick(job.chunks_done)
+                waited = time.monotonic()
         logger.info(
             "import %s: %s rows; seconds waiting for prepared rows %.1f, classifying %.1f, "
             "writing %.1f (inserts: %s), whole chunks %.1f",
