@@ -334,6 +334,7 @@ def run_import(csv_path: Path, db: str, size: int) -> dict[str, object]:
             "print(json.dumps({'rc':p.returncode,'out':p.stdout,"
             "'rss':resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))"
         )
+        load_before = _load()
         started = time.monotonic()
         proc = subprocess.run(
             [
@@ -352,6 +353,7 @@ def run_import(csv_path: Path, db: str, size: int) -> dict[str, object]:
             check=True,
         )
         wall = time.monotonic() - started
+        load_after = _load()
         meta = json.loads(proc.stdout)
         if meta["rc"]:
             raise SystemExit(f"import failed: {proc.stderr}")
@@ -361,13 +363,23 @@ def run_import(csv_path: Path, db: str, size: int) -> dict[str, object]:
             "rows_per_second": round(size / wall),
             "peak_rss_mb": round(meta["rss"] / 1024),
             "counts": result["counts"],
+            "load": [load_before, load_after],
         }
         print(
             f"  {db} {size:>9,} {label}: {wall:6.1f}s {size / wall:9,.0f} rows/s "
-            f"rss {meta['rss'] / 1024:6.0f} MB {result['counts']}",
+            f"rss {meta['rss'] / 1024:6.0f} MB load {load_before}->{load_after} "
+            f"{result['counts']}",
             flush=True,
         )
     return out
+
+
+def _load() -> float:
+    """The 1-minute load average (other work on the machine skews every figure)."""
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return -1.0
 
 
 def machine() -> str:
@@ -383,6 +395,13 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GB RAM, Python {platform.python_version()}"
 
 
+def _loads(run: dict[str, object]) -> str:
+    load = run.get("load")
+    if not isinstance(load, list):
+        return "not recorded"
+    return f"{load[0]:.1f}→{load[1]:.1f}"
+
+
 def write_docs(results: list[dict[str, object]]) -> None:
     import sqlite3
 
@@ -395,15 +414,17 @@ def write_docs(results: list[dict[str, object]]) -> None:
         f"{sqlite3.sqlite_version}, PostgreSQL (local, default settings). Command: "
         "`.venv/bin/python benchmarks/import_contacts.py --write-docs`.",
         "",
-        "| database | rows | first import | rows/s | re-import (no-op) | rows/s | peak RSS |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| database | rows | first import | rows/s | re-import (no-op) | rows/s | peak RSS "
+        "| load before→after (first; re-import) |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
         f, a = r["first"], r["again"]
         assert isinstance(f, dict) and isinstance(a, dict)
         lines.append(
             f"| {r['db']} | {r['rows']:,} | {f['seconds']} s | {f['rows_per_second']:,} | "
-            f"{a['seconds']} s | {a['rows_per_second']:,} | {f['peak_rss_mb']} MB |"
+            f"{a['seconds']} s | {a['rows_per_second']:,} | {f['peak_rss_mb']} MB "
+            f"| {_loads(f)}; {_loads(a)} |"
         )
     lines.append("")
     lines.append("Counts of the first import (created / duplicate / error / flagged):")
