@@ -29,13 +29,14 @@ from patron.imports.services import (
     import_job_configure,
     import_job_create,
     import_job_preview,
+    import_job_preview_queue,
     import_job_resume,
     import_job_rollback,
     import_job_start,
+    import_mapping_delete,
     import_mapping_save,
 )
 from patron.imports.services.exports import DEFAULT_FIELDS, report_csv
-from patron.imports.services.jobs import import_job_preview_queue, import_mapping_delete
 
 router = Router(tags=["imports"])
 exports = Router(tags=["exports"])

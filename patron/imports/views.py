@@ -33,13 +33,14 @@ from patron.imports.services import (
     import_job_configure,
     import_job_create,
     import_job_preview,
+    import_job_preview_queue,
     import_job_resume,
     import_job_rollback,
     import_job_start,
     import_mapping_save,
 )
 from patron.imports.services.exports import DEFAULT_FIELDS, EXPORT_FIELDS, report_csv
-from patron.imports.services.jobs import ENCODINGS, import_job_preview_queue
+from patron.imports.services.jobs import ENCODINGS
 from patron.imports.targets import LABELS, TARGETS, target_for
 from patron.web.views._common import web_view
 

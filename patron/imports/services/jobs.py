@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -309,112 +308,6 @@ def _set_status(job_id: int, status: str, **fields: Any) -> None:
     ImportJob.objects.filter(pk=job_id).update(status=status, updated_at=timezone.now(), **fields)
 
 
-def import_job_preview(
-    *, actor: User, job: ImportJob | int, workers: int | None = None, progress: Any = None
-) -> ImportJob:
-    """The dry run, here and now: classify every row of the file and store the summary;
-    writes nothing but the job's own state."""
-    with transaction.atomic():
-        job = _lock(actor, job)
-        require_import(actor, options_of(job), job.target)
-        _check_can_preview(job)
-        job.status = Status.PREVIEWING
-        job.save(update_fields=["status", "updated_at"])
-    return _preview(job, actor, workers, progress)
-
-
-@transaction.atomic
-def import_job_preview_queue(
-    *, actor: User, job: ImportJob | int, enqueue: bool = True
-) -> ImportJob:
-    """The dry run as a background task (large files): the page shows rows checked."""
-    job = _lock(actor, job)
-    require_import(actor, options_of(job), job.target)
-    _check_can_preview(job)
-    job.status = Status.PREVIEWING
-    job.preview = {"rows_checked": 0}
-    job.error = ""
-    job.heartbeat_at = timezone.now()
-    job.save(update_fields=["status", "preview", "error", "heartbeat_at", "updated_at"])
-    if enqueue:
-        job_id = job.pk
-        transaction.on_commit(lambda: _enqueue_preview(job_id))
-    return job
-
-
-def _check_can_preview(job: ImportJob) -> None:
-    """A job is checked before it runs; a check whose worker died may be started again."""
-    if job.status == Status.PREVIEWING and _stale(job):
-        return
-    if job.status == Status.PREVIEWING:
-        raise ValidationError({"status": ["This file is being checked."]})
-    if job.status not in (Status.UPLOADED, Status.PREVIEWED):
-        raise ValidationError({"status": ["This import has started already."]})
-
-
-def _enqueue_preview(job_id: int) -> None:
-    from patron.imports.tasks import import_job_preview_task
-
-    import_job_preview_task.enqueue(job_id)
-
-
-def import_job_preview_run(*, job_id: int, workers: int | None = None) -> ImportJob | None:
-    """The task's body: run a queued dry run as the job's creator (idempotent: a job that
-    is not waiting for its check is left alone)."""
-    with transaction.atomic():
-        job = ImportJob.objects.select_for_update().filter(pk=job_id).first()
-        if job is None or job.status != Status.PREVIEWING:
-            return job
-        actor = job.created_by
-        try:
-            if actor is None or not actor.is_active:
-                raise PermissionDenied("The user who uploaded this file is gone.")
-            require_import(actor, options_of(job), job.target)
-        except PermissionDenied as exc:
-            job.status, job.error = Status.UPLOADED, str(exc)
-            job.save(update_fields=["status", "error", "updated_at"])
-            return job
-    last = [0.0]
-
-    def progress(current: ImportJob) -> None:
-        now = time.monotonic()
-        if now - last[0] >= 0.5:  # at most two small writes a second
-            last[0] = now
-            ImportJob.objects.filter(pk=job_id, status=Status.PREVIEWING).update(
-                preview=dict(current.preview or {}), heartbeat_at=timezone.now()
-            )
-
-    try:
-        return _preview(job, actor, workers, progress)
-    except ValidationError:
-        return ImportJob.objects.get(pk=job_id)
-
-
-def _preview(job: ImportJob, actor: User, workers: int | None, progress: Any) -> ImportJob:
-    try:
-        summary = _executor(job)(job, actor=actor, dry_run=True, workers=workers, progress=progress)
-    except ImportStopped as exc:
-        _set_status(job.pk, Status.UPLOADED, error=str(exc), preview={"error": str(exc)})
-        raise ValidationError({"file": [str(exc)]}) from exc
-    except BaseException:
-        _set_status(job.pk, Status.UPLOADED)
-        raise
-    with transaction.atomic():
-        job = ImportJob.objects.select_for_update().get(pk=job.pk)
-        job.preview = summary
-        job.total_rows = summary["rows"]
-        job.status = Status.PREVIEWED
-        job.error = ""
-        job.save(update_fields=["preview", "total_rows", "status", "error", "updated_at"])
-        activity_record(
-            actor=actor,
-            verb="import.previewed",
-            subject=job,
-            changes={"after": {"counts": summary["counts"], "rows": summary["rows"]}},
-        )
-    return job
-
-
 @transaction.atomic
 def import_job_start(*, actor: User, job: ImportJob | int, enqueue: bool = True) -> ImportJob:
     """Queue the run. Under "stop" the dry run must have found no errors."""
@@ -512,68 +405,6 @@ def import_job_resume(*, actor: User, job: ImportJob | int, enqueue: bool = True
         job_id = job.pk
         transaction.on_commit(lambda: _enqueue(job_id))
     return job
-
-
-@transaction.atomic
-def import_mapping_save(
-    *, actor: User, name: str, columns: Mapping[str, str], target: str = "contacts"
-) -> ImportMapping:
-    """Save (or replace) a named column mapping for later imports of this target."""
-    require(actor, P.IMPORT)
-    if target not in TARGETS:
-        raise ValidationError({"target": [f"Choose one of: {', '.join(TARGETS)}."]})
-    name = " ".join(str(name or "").split())[:120]
-    if not name:
-        raise ValidationError({"name": ["Enter a name for the mapping."]})
-    if not isinstance(columns, Mapping) or len(columns) > 500:
-        raise ValidationError({"columns": ["Expected at most 500 {header: field} pairs."]})
-    headers = [str(h)[:255] for h in columns]
-    columns = mapping_clean(
-        {str(h)[:255]: str(t or "") for h, t in columns.items()},
-        headers,
-        custom_fields_for(target),
-        target,
-    )
-    obj, created = ImportMapping.objects.select_for_update().get_or_create(
-        target=target,
-        name=name,
-        defaults={"columns": dict(columns), "created_by": actor if actor.pk else None},
-    )
-    before = {} if created else {"columns": obj.columns}
-    if not created:
-        obj.columns = dict(columns)
-        obj.save(update_fields=["columns", "updated_at"])
-    activity_record(
-        actor=actor,
-        verb="import_mapping.saved",
-        subject=obj,
-        changes={"before": before, "after": {"target": target, "columns": obj.columns}},
-    )
-    return obj
-
-
-@transaction.atomic
-def import_mapping_delete(*, actor: User, mapping: ImportMapping | int) -> None:
-    """Delete a saved mapping: its creator, or an administrator (settings.manage)."""
-    from patron.imports.selectors import import_mappings
-
-    pk = mapping.pk if isinstance(mapping, ImportMapping) else int(mapping)
-    obj = import_mappings(actor).select_for_update().filter(pk=pk).first()
-    if obj is None:
-        raise PermissionDenied("No such saved mapping.")
-    mine = obj.created_by_id is not None and obj.created_by_id == actor.pk
-    if not (mine or actor.is_superuser or actor.has_perm_code(P.SETTINGS_MANAGE)):
-        raise PermissionDenied("Only its creator or an administrator can delete this mapping.")
-    before = {"name": obj.name, "target": obj.target, "columns": obj.columns}
-    obj.delete()
-    activity_record(
-        actor=actor,
-        verb="import_mapping.deleted",
-        subject_type="import_mapping",
-        subject_id=pk,
-        subject_label=before["name"],
-        changes={"before": before},
-    )
 
 
 def import_file_delete(job: ImportJob) -> None:

@@ -14,8 +14,11 @@ from patron.contacts.models import Company
 from patron.core.tests.api_client import db_state
 from patron.imports import views
 from patron.imports.models import ImportJob
-from patron.imports.services import import_job_create
-from patron.imports.services.jobs import import_job_preview_queue, import_job_preview_run
+from patron.imports.services import (
+    import_job_create,
+    import_job_preview_queue,
+    import_job_preview_run,
+)
 
 pytestmark = pytest.mark.django_db
 
