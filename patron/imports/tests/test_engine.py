@@ -1,0 +1,91 @@
+"""The engine's pipeline: a worker process really prepares rows, GC between chunks, and
+what the worker computes for the writing process."""
+
+from __future__ import annotations
+
+import gc
+import os
+import weakref
+from typing import Any
+
+import pytest
+
+from patron.hygiene.normalize import email_match_key, phone_match_key
+from patron.imports import engine
+from patron.imports.prepare import Plan, Prepared, prepare_row
+from patron.imports.seen import fingerprint
+
+TARGETS = ("first_name", "last_name", "email", "phone")
+PLAN = Plan(
+    headers=TARGETS,
+    columns=tuple(enumerate(TARGETS)),
+    key="email",
+    region="US",
+    stages=(),
+)
+
+
+def _pid_rows(plan: Plan, rows: list[tuple[int, list[Any], str]]) -> list[Any]:
+    return [(os.getpid(), r) for r, _cells, _problem in rows]
+
+
+def test_one_worker_prepares_in_another_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On 2 cores the default is one worker: it must overlap with the writing process
+    (it used to mean "no worker", so everything ran in one process)."""
+    monkeypatch.setattr(engine, "prepare_rows", _pid_rows)  # inherited by the fork
+    chunks: list[list[tuple[int, list[Any], str]]] = [[(2, [], "")], [(3, [], "")], [(4, [], "")]]
+    out: list[Any] = list(engine._prepared_chunks(PLAN, iter(chunks), workers=1))
+    rows = [r for chunk in out for _pid, r in chunk]
+    pids = {pid for chunk in out for pid, _r in chunk}
+    assert rows == [2, 3, 4]  # file order kept
+    assert pids and os.getpid() not in pids
+
+
+def test_no_worker_prepares_in_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "prepare_rows", _pid_rows)
+    out = list(engine._prepared_chunks(PLAN, iter([[(2, [], "")]]), workers=0))
+    assert out == [[(os.getpid(), 2)]]
+
+
+def test_gc_paused_during_chunks_and_restored_after_an_error() -> None:
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), engine._gc_by_chunk() as tick:
+        assert not gc.isenabled()
+        tick(1)
+        tick(20)  # a full collection
+        assert not gc.isenabled()
+        raise RuntimeError("chunk failed")
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == 0
+
+
+def test_gc_by_chunk_collects_cycles_made_by_a_chunk() -> None:
+    class Node:
+        other: Any = None
+
+    with engine._gc_by_chunk() as tick:
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        ref = weakref.ref(a)
+        del a, b
+        assert ref() is not None  # automatic collection is paused
+        tick(1)
+        assert ref() is None
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        ["Jane", "Doe", "Jane.Doe+news@Gmail.com", "(212) 555-0142 ext. 7"],
+        ["Bo", "", "bo@example.org", "+44 20 7946 0958"],
+        ["", "", "X@Example.com", ""],
+    ],
+)
+def test_worker_computes_the_keys_the_writer_looks_up(cells: list[str]) -> None:
+    p: Prepared = prepare_row(PLAN, 2, cells)
+    assert p.ok, p.errors
+    assert p.key_fp == fingerprint("key", p.key)
+    email = p.values.get("email") or ""
+    assert p.email_key == (email_match_key(email) if email else "")
+    assert p.email_fp == (fingerprint("email_key", p.email_key) if p.email_key else 0)
+    assert p.phone_key == phone_match_key(p.values.get("phone") or "")
