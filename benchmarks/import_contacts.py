@@ -331,7 +331,7 @@ def run_import(csv_path: Path, db: str, size: int) -> dict[str, object]:
             "import resource,subprocess,sys,json;"
             "p=subprocess.run(sys.argv[1:],capture_output=True,text=True);"
             "sys.stderr.write(p.stderr[-2000:] if p.returncode else '');"
-            "print(json.dumps({'rc':p.returncode,'out':p.stdout,"
+            "print(json.dumps({'rc':p.returncode,'out':p.stdout,'err':p.stderr[-4000:],"
             "'rss':resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))"
         )
         load_before = _load()
@@ -358,17 +358,21 @@ def run_import(csv_path: Path, db: str, size: int) -> dict[str, object]:
         if meta["rc"]:
             raise SystemExit(f"import failed: {proc.stderr}")
         result = json.loads(meta["out"].strip().splitlines()[-1])
+        # The engine logs where the time went (waiting for the normalising worker,
+        # classifying, writing, seconds per table inserted).
+        phases = [ln for ln in meta.get("err", "").splitlines() if "waiting for prepared" in ln]
         out[label] = {
             "seconds": round(wall, 1),
             "rows_per_second": round(size / wall),
             "peak_rss_mb": round(meta["rss"] / 1024),
             "counts": result["counts"],
             "load": [load_before, load_after],
+            "phases": phases[-1][-400:] if phases else "",
         }
         print(
             f"  {db} {size:>9,} {label}: {wall:6.1f}s {size / wall:9,.0f} rows/s "
             f"rss {meta['rss'] / 1024:6.0f} MB load {load_before}->{load_after} "
-            f"{result['counts']}",
+            f"{result['counts']}\n    {phases[-1][-300:] if phases else ''}",
             flush=True,
         )
     return out
