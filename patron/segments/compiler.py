@@ -395,6 +395,16 @@ class Compiler:
             return ~Q(pk__in=grouped.filter(~having).values("contact_id"))
         return Q(pk__in=grouped.filter(having).values("contact_id"))
 
+    def _count(self, rows: QuerySet, op: str, value: Any) -> Q:
+        """A per-contact row count compared with ``op value``. Counts are whole and never
+        negative, so "= 0" / "< 1" is "no row" and ">= 1" / "> 0" is "some row": plain
+        (NOT) EXISTS, which the planners run as anti/semi joins, cheaper than grouping."""
+        if op in ("eq", "lt", "lte") and self._zero_ok(op, value) and not compare_py(op, 1, value):
+            return ~Q(Exists(rows.filter(contact_id=OuterRef("pk"))))
+        if op in ("gt", "gte") and not self._zero_ok(op, value) and compare_py(op, 1, value):
+            return Q(Exists(rows.filter(contact_id=OuterRef("pk"))))
+        return self._aggregate(rows, Count("id"), op, value, 0)
+
     def _window(self, rows: QuerySet, column: str, days: int | None) -> QuerySet:
         if days is None:
             return rows
@@ -464,7 +474,7 @@ class Compiler:
         rows = self._orders(c["within_days"])
         value = self._number(NUMBER, c["value"])
         if c["measure"] == "count":
-            return self._aggregate(rows, Count("id"), c["op"], value, 0)
+            return self._count(rows, c["op"], value)
         net = F("total") - F("refunded_amount")
         if c["measure"] == "total":
             return self._aggregate(rows, Sum(net), c["op"], value, Decimal(0))
@@ -484,7 +494,7 @@ class Compiler:
 
     def _c_tickets(self, c: dict[str, Any]) -> Q:
         rows = Ticket.objects.filter(status__in=OPEN_TICKET_STATUSES)
-        return self._aggregate(rows, Count("id"), c["op"], c["value"], 0)
+        return self._count(rows, c["op"], c["value"])
 
     def _c_survey(self, c: dict[str, Any]) -> Q:
         op = c["op"]

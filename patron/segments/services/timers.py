@@ -31,6 +31,7 @@ from patron.segments.rules.tree import conditions
 
 BATCH = 2000
 _DAY = dt.timedelta(days=1)
+_TICK = dt.timedelta(microseconds=1)
 
 
 def _datetime_offsets(op: str, n: int) -> tuple[int, ...]:
@@ -39,7 +40,11 @@ def _datetime_offsets(op: str, n: int) -> tuple[int, ...]:
 
 
 def _next_datetime(value: dt.datetime, op: str, n: int, now: dt.datetime) -> dt.datetime | None:
+    # Some flips happen the moment *after* the boundary (strict comparisons: "older than
+    # N days" is value < now - N days). A tick exactly at the boundary sees no change and
+    # must still find the next moment, so each boundary also yields boundary + 1 µs.
     times = [value - dt.timedelta(days=e) for e in _datetime_offsets(op, n)]
+    times += [t + _TICK for t in times]
     later = [t for t in times if t > now]
     return min(later) if later else None
 
