@@ -19,6 +19,7 @@ Per message (inside a batch, each on its own):
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -272,21 +273,35 @@ INSERT_CHUNK = 400
 
 
 def events_insert(rows: list[dict[str, Any]]) -> int:
-    """Insert event rows (JSON columns already serialised, as ``build_event`` gives them)
-    in multi-row statements, skipping stored (source, message id)s.
+    """Insert event rows (JSON columns already serialised, as ``build_event`` gives them),
+    skipping stored (source, message id)s; returns how many rows were new.
 
-    The hot path of ingest: one statement per ``INSERT_CHUNK`` rows, values serialised
-    once, no model instances (the ORM's per-field preparation cost more than the insert).
-    Returns how many rows were new.
+    The hot path of ingest: values serialised once, no model instances (the ORM's
+    per-field preparation cost more than the insert), and the driver's own cursor
+    (``_raw_cursor``). PostgreSQL gets one array per column and ``unnest``: a short
+    statement whatever the batch size, so psycopg parses it once and the server plans
+    it once (a multi-row ``VALUES`` statement with ~2,000 placeholders cost 14 ms of
+    client CPU per 100 events, in psycopg's placeholder parsing, which it caches only
+    for short statements). SQLite gets multi-row ``VALUES`` statements of
+    ``INSERT_CHUNK`` rows (its driver caches the parsed statement).
     """
     if not rows:
         return 0
+    if connection.vendor == "postgresql":
+        return _insert_postgresql(rows)
     qn = connection.ops.quote_name
-    pg = connection.vendor == "postgresql"
-    adapt_time = connection.ops.adapt_datetimefield_value if pg else sqlite_time
+    # received_at (and mostly sent_at and the timestamps) repeat across a batch.
+    adapted: dict[dt.datetime, str] = {}
+
+    def adapt_time(value: dt.datetime) -> str:
+        out = adapted.get(value)
+        if out is None:
+            out = adapted[value] = sqlite_time(value)
+        return out
+
     fields = [Event._meta.get_field(name) for name in COLUMNS]
     names = ", ".join(qn(str(f.column)) for f in fields)  # type: ignore[union-attr]
-    one = "(" + ", ".join("%s::jsonb" if pg and n in _JSON_COLUMNS else "%s" for n in COLUMNS) + ")"
+    one = "(" + ", ".join(["?"] * len(COLUMNS)) + ")"  # sqlite3's own placeholders
     inserted = 0
     for start in range(0, len(rows), INSERT_CHUNK):
         chunk = rows[start : start + INSERT_CHUNK]
@@ -303,10 +318,65 @@ def events_insert(rows: list[dict[str, Any]]) -> int:
             + ", ".join([one] * len(chunk))
             + " ON CONFLICT DO NOTHING"
         )
-        with connection.cursor() as cursor:
+        with _raw_cursor() as cursor:
             cursor.execute(sql, params)
             inserted += max(cursor.rowcount, 0)
     return inserted
+
+
+def _array_type(name: str) -> str:
+    field = Event._meta.get_field(name)
+    if name in _JSON_COLUMNS:
+        return "text"  # cast to jsonb in the SELECT
+    kind = field.get_internal_type()
+    return {
+        "DateTimeField": "timestamptz",
+        "BigIntegerField": "bigint",
+        "BooleanField": "boolean",
+    }.get(kind, "text")
+
+
+def _insert_postgresql(rows: list[dict[str, Any]]) -> int:
+    qn = connection.ops.quote_name
+    columns = [str(Event._meta.get_field(n).column) for n in COLUMNS]  # type: ignore[union-attr]
+    arrays = ", ".join(f"%s::{_array_type(n)}[]" for n in COLUMNS)
+    selected = ", ".join(
+        f"u.{qn(c)}::jsonb" if n in _JSON_COLUMNS else f"u.{qn(c)}"
+        for n, c in zip(COLUMNS, columns, strict=True)
+    )
+    aliases = ", ".join(qn(c) for c in columns)
+    # Table and column names come from the model; every value is in a parameter array.
+    sql = (
+        f"INSERT INTO {qn(Event._meta.db_table)} ({aliases}) "  # noqa: S608
+        f"SELECT {selected} FROM unnest({arrays}) AS u({aliases}) ON CONFLICT DO NOTHING"
+    )
+    inserted = 0
+    for start in range(0, len(rows), 1000):
+        chunk = rows[start : start + 1000]
+        params = [[row[name] for row in chunk] for name in COLUMNS]
+        with _raw_cursor() as cursor:
+            cursor.execute(sql, params)
+            inserted += max(cursor.rowcount, 0)
+    return inserted
+
+
+def _raw_cursor() -> Any:
+    """A driver cursor on Django's connection (same transaction), for the insert alone.
+
+    Django's cursors cost more than the statement on this hot path: on SQLite its
+    wrapper rewrites ``%s`` to ``?`` with a regex over the whole statement (~2,000
+    placeholders per 100 events: 0.9 ms per request); on PostgreSQL its client-side
+    binding renders every value into the SQL text. Here SQLite gets ``?`` directly and
+    PostgreSQL binds on the server (psycopg's default cursor), which also lets psycopg
+    prepare the (short, fixed) statement once per connection.
+    """
+    connection.ensure_connection()
+    raw = connection.connection
+    if connection.vendor == "postgresql":
+        import psycopg
+
+        return psycopg.Cursor(raw)
+    return contextlib.closing(raw.cursor())
 
 
 def _excerpt(raw: Any) -> str:
@@ -320,7 +390,6 @@ def _excerpt(raw: Any) -> str:
 # --- the write service --------------------------------------------------------------------
 
 
-@transaction.atomic
 def events_ingest(
     *,
     source: Source,
@@ -338,6 +407,9 @@ def events_ingest(
     retries never create a second event. Invalid messages go to the debugger's ring
     buffer with their reason and are counted on the source. Processing is scheduled for
     after commit.
+
+    Validation runs before the write transaction: on SQLite that transaction holds the
+    database's one write lock, so it contains only the inserts.
 
     The actor is the source itself (write-key authentication); the events are the
     record of this write, so no activity entry is added per request (see
@@ -379,16 +451,17 @@ def events_ingest(
             result.duplicates += 1
             continue
         rows[row["message_id"]] = row
-    if rows:
-        # ON CONFLICT DO NOTHING: a retry, or a concurrent request with the same ids.
-        result.accepted = events_insert(list(rows.values()))
-        result.duplicates += len(rows) - result.accepted
-    if rejected:
-        rejections_record(source_id=source.pk, rejected=rejected)
-    if result.accepted:
-        from patron.events.tasks import events_process_schedule
+    with transaction.atomic():
+        if rows:
+            # ON CONFLICT DO NOTHING: a retry, or a concurrent request with the same ids.
+            result.accepted = events_insert(list(rows.values()))
+            result.duplicates += len(rows) - result.accepted
+        if rejected:
+            rejections_record(source_id=source.pk, rejected=rejected)
+        if result.accepted:
+            from patron.events.tasks import events_process_schedule
 
-        transaction.on_commit(events_process_schedule)
+            transaction.on_commit(events_process_schedule)
     return result
 
 
