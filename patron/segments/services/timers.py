@@ -30,6 +30,8 @@ from patron.segments.rules.deps import is_time_condition
 from patron.segments.rules.tree import conditions
 
 BATCH = 2000
+#: Up to this many eligible contacts, timers are computed by id batches, not a full pass.
+ELIGIBLE_PROBE = 100_000
 _DAY = dt.timedelta(days=1)
 _TICK = dt.timedelta(microseconds=1)
 
@@ -176,15 +178,56 @@ def _next(typ: str, value: Any, op: str, n: int, now: dt.datetime) -> dt.datetim
     return _next_datetime(value, op, n, now)
 
 
+def _eligible(
+    tree: dict[str, Any], catalogue: Catalogue, now: dt.datetime, ids: list[int] | None
+) -> list[int] | None:
+    """Contacts that time alone could move, when the tree says so cheaply; None: anyone.
+
+    In a top-level AND, a contact failing a conjunct without a time condition is not a
+    member and cannot become one by time passing: only a change of its data can, and
+    that change re-evaluates it and refreshes its timer. So only contacts meeting every
+    time-free conjunct need timers (at 1M contacts this skips most of them).
+    """
+    from patron.segments.compiler import Compiler
+    from patron.segments.dbsession import evaluation
+
+    parts = tree.get("and")
+    if not parts:
+        return None
+    fixed = [p for p in parts if not any(is_time_condition(c) for c in conditions(p))]
+    if not fixed or len(fixed) == len(parts):
+        return None
+    sub = {"and": fixed}
+    if ids is None:
+        qs = Compiler(catalogue, now=now).queryset(sub)
+        with evaluation():
+            return sorted(qs.values_list("pk", flat=True))
+    compiler = Compiler(catalogue, now=now, scoped=True)
+    out: list[int] = []
+    for i in range(0, len(ids), BATCH):
+        base = Contact.objects.filter(pk__in=ids[i : i + BATCH])
+        out += compiler.queryset(sub, base).values_list("pk", flat=True)
+    return sorted(out)
+
+
 def due_times(
     tree: dict[str, Any], catalogue: Catalogue, now: dt.datetime, ids: list[int] | None
 ) -> dict[int, dt.datetime]:
     """Per contact, the earliest boundary of any time condition of the tree after ``now``."""
     out: dict[int, dt.datetime] = {}
+    eligible = _eligible(tree, catalogue, now, ids)
+    if eligible is not None:
+        if not eligible:
+            return out
+        # Few: probe them by id; many: one pass over everyone, filtered here.
+        ids = eligible if len(eligible) <= ELIGIBLE_PROBE else ids
+    keep = None if eligible is None else set(eligible)
     for c in conditions(tree):
         if not is_time_condition(c):
             continue
         for cid, when in _condition_due(c, catalogue, now, ids).items():
+            if keep is not None and cid not in keep:
+                continue
             if cid not in out or when < out[cid]:
                 out[cid] = when
     return out

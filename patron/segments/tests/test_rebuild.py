@@ -70,3 +70,30 @@ def test_pending_segment_gets_every_timer() -> None:
     Segment.objects.filter(pk=seg.pk).update(status=Segment.Status.PENDING)
     assert segment_build(segment_id=seg.pk, now=NOW, catalogue=catalogue) == (0, 0)
     assert _timers(seg) == {a.pk: NOW + dt.timedelta(days=1)}
+
+
+def test_timers_only_for_contacts_meeting_the_time_free_conditions() -> None:
+    """In a top-level AND, a contact failing a time-free conjunct gets no timer until a
+    change of its data makes it eligible (then the incremental path sets one)."""
+    from patron.segments.services.membership import segments_reevaluate, segments_tick
+
+    catalogue = Catalogue.load()
+    lead = Contact.objects.create(first_name="lead", lifecycle_stage="lead")
+    cust = Contact.objects.create(first_name="cust", lifecycle_stage="customer")
+    Contact.objects.filter(pk__in=[lead.pk, cust.pk]).update(created_at=NOW - dt.timedelta(days=29))
+    tree = validate(
+        parse_rules('lifecycle_stage = "customer" and created_at in last 30 days'), catalogue
+    )
+    seg = Segment.objects.create(
+        name="s", rules=tree, depends_on=sorted(dependencies(tree, catalogue))
+    )
+    segment_build(segment_id=seg.pk, now=NOW, catalogue=catalogue)
+    assert _timers(seg) == {cust.pk: NOW + dt.timedelta(days=1)}
+    Contact.objects.filter(pk=lead.pk).update(lifecycle_stage="customer")
+    segments_reevaluate(contact_ids=[lead.pk], what=["profile"], now=NOW, catalogue=catalogue)
+    assert _timers(seg) == {
+        cust.pk: NOW + dt.timedelta(days=1),
+        lead.pk: NOW + dt.timedelta(days=1),
+    }
+    segments_tick(now=NOW + dt.timedelta(days=1, seconds=1))
+    assert not SegmentMembership.objects.filter(segment=seg, exited_at__isnull=True).exists()
