@@ -5,6 +5,9 @@ A target is a contact field name (``email``, ``first_name`` ...), ``company``, `
 in folded form (lower case, letters and digits only: ``E-Mail`` == ``email``), so
 ``E-mail``, ``Mobile``, ``Vorname``, ``Nachname``, ``Prénom``, ``Teléfono`` and
 ``Company name`` find their field.
+
+Other import targets (companies, orders, tickets, events) bring their own fields and
+synonyms (``patron.imports.targets``); ``target=`` selects them.
 """
 
 from __future__ import annotations
