@@ -24,7 +24,12 @@ from django.db import connection
 from django.utils import timezone
 
 from patron.events.models import ContactEventCount, ContactEventSummary, Event
-from patron.events.services._sql import datetime_adapter, from_db_datetime, upsert_many
+from patron.events.services._sql import (
+    datetime_adapter,
+    driver_cursor,
+    from_db_datetime,
+    upsert_many,
+)
 
 SESSION_GAP = dt.timedelta(minutes=30)
 _PAGE = Event.Type.PAGE.value
@@ -47,7 +52,7 @@ def _summaries(ids: list[int]) -> dict[int, list[Any]]:
     qn = connection.ops.quote_name
     table = qn(ContactEventSummary._meta.db_table)
     out: dict[int, list[Any]] = {}
-    with connection.cursor() as cursor:
+    with driver_cursor() as cursor:
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
             cursor.execute(

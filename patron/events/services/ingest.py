@@ -19,7 +19,6 @@ Per message (inside a batch, each on its own):
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -33,7 +32,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from patron.events.models import Event, RejectedMessage, Source
-from patron.events.services._sql import sqlite_time
+from patron.events.services._sql import driver_cursor, sqlite_time
 
 MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
@@ -278,7 +277,7 @@ def events_insert(rows: list[dict[str, Any]]) -> int:
 
     The hot path of ingest: values serialised once, no model instances (the ORM's
     per-field preparation cost more than the insert), and the driver's own cursor
-    (``_raw_cursor``). PostgreSQL gets one array per column and ``unnest``: a short
+    (``_sql.driver_cursor``). PostgreSQL gets one array per column and ``unnest``: a short
     statement whatever the batch size, so psycopg parses it once and the server plans
     it once (a multi-row ``VALUES`` statement with ~2,000 placeholders cost 14 ms of
     client CPU per 100 events, in psycopg's placeholder parsing, which it caches only
@@ -301,7 +300,7 @@ def events_insert(rows: list[dict[str, Any]]) -> int:
 
     fields = [Event._meta.get_field(name) for name in COLUMNS]
     names = ", ".join(qn(str(f.column)) for f in fields)  # type: ignore[union-attr]
-    one = "(" + ", ".join(["?"] * len(COLUMNS)) + ")"  # sqlite3's own placeholders
+    one = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
     inserted = 0
     for start in range(0, len(rows), INSERT_CHUNK):
         chunk = rows[start : start + INSERT_CHUNK]
@@ -318,7 +317,7 @@ def events_insert(rows: list[dict[str, Any]]) -> int:
             + ", ".join([one] * len(chunk))
             + " ON CONFLICT DO NOTHING"
         )
-        with _raw_cursor() as cursor:
+        with driver_cursor() as cursor:
             cursor.execute(sql, params)
             inserted += max(cursor.rowcount, 0)
     return inserted
@@ -354,29 +353,10 @@ def _insert_postgresql(rows: list[dict[str, Any]]) -> int:
     for start in range(0, len(rows), 1000):
         chunk = rows[start : start + 1000]
         params = [[row[name] for row in chunk] for name in COLUMNS]
-        with _raw_cursor() as cursor:
+        with driver_cursor() as cursor:
             cursor.execute(sql, params)
             inserted += max(cursor.rowcount, 0)
     return inserted
-
-
-def _raw_cursor() -> Any:
-    """A driver cursor on Django's connection (same transaction), for the insert alone.
-
-    Django's cursors cost more than the statement on this hot path: on SQLite its
-    wrapper rewrites ``%s`` to ``?`` with a regex over the whole statement (~2,000
-    placeholders per 100 events: 0.9 ms per request); on PostgreSQL its client-side
-    binding renders every value into the SQL text. Here SQLite gets ``?`` directly and
-    PostgreSQL binds on the server (psycopg's default cursor), which also lets psycopg
-    prepare the (short, fixed) statement once per connection.
-    """
-    connection.ensure_connection()
-    raw = connection.connection
-    if connection.vendor == "postgresql":
-        import psycopg
-
-        return psycopg.Cursor(raw)
-    return contextlib.closing(raw.cursor())
 
 
 def _excerpt(raw: Any) -> str:

@@ -23,7 +23,7 @@ from django.db.models.base import ModelState
 from patron.contacts.models import Contact, CustomField
 from patron.core.services import workspace_get
 from patron.events.models import ContactTraits, Event, RejectedMessage, Source
-from patron.events.services._sql import from_db_datetime
+from patron.events.services._sql import driver_cursor, from_db_datetime
 from patron.events.services.aggregates import aggregates_apply, aggregates_rebuild
 from patron.events.services.commerce import COMMERCE_EVENTS, is_commerce, order_from_event
 from patron.events.services.identity import Resolver, SystemActor
@@ -106,7 +106,7 @@ def _oldest_unprocessed(limit: int) -> list[Event]:
     cols = ", ".join(
         f"{qn(c)}::text" if pg and c in ("traits", "properties") else qn(c) for c in _LOADED
     )
-    with connection.cursor() as cursor:
+    with driver_cursor() as cursor:
         cursor.execute(
             f"SELECT {cols} FROM {qn(Event._meta.db_table)} "  # noqa: S608
             "WHERE processed = %s ORDER BY id LIMIT %s",
@@ -138,7 +138,7 @@ def events_mark_processed(rows: list[tuple[int, int | None]]) -> None:
     table = qn(Event._meta.db_table)
     pg = connection.vendor == "postgresql"
     one = "(%s::bigint, %s::bigint)" if pg else "(%s, %s)"
-    with connection.cursor() as cursor:
+    with driver_cursor() as cursor:
         for start in range(0, len(rows), 500):
             part = rows[start : start + 500]
             cursor.execute(
