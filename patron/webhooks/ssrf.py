@@ -107,6 +107,10 @@ def parse(url: str) -> tuple[str, str, int, str]:
     host = (parts.hostname or "").rstrip(".")
     if not host:
         raise UnsafeURL("The URL has no host.")
+    try:
+        host = host.encode("idna").decode("ascii")  # internationalised names, as DNS has them
+    except UnicodeError as exc:
+        raise UnsafeURL("The URL's host name is not valid.") from exc
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query

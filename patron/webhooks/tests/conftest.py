@@ -32,6 +32,11 @@ class Received:
     body: bytes
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 64  # the default 5 drops connections that arrive together
+    daemon_threads = True
+
+
 class Receiver:
     """Answers with the queued replies in order (then 200), recording every request."""
 
@@ -41,9 +46,7 @@ class Receiver:
         self.lock = threading.Lock()
         self.stopped = False
         handler = self._handler()
-        ThreadingHTTPServer.request_queue_size = 64  # the default 5 drops concurrent connects
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", 0), handler)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

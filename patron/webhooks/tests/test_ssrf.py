@@ -91,11 +91,17 @@ def test_public_addresses_pass(fake_dns: Any) -> None:
         ("https://example.com/\r\nX-Evil: 1", "control"),
         ("https://" + "a" * 2001 + ".com/", "longer"),
         ("", "Enter a URL"),
+        ("https://" + "a" * 64 + ".example.com/", "host name is not valid"),
     ],
 )
 def test_malformed_urls_are_refused_with_a_clear_message(url: str, message: str) -> None:
     with pytest.raises(UnsafeURL, match=message):
         check_url(url)
+
+
+def test_international_names_are_resolved_in_their_dns_form(fake_dns: Any) -> None:
+    fake_dns({"xn--bcher-kva.example": ["93.184.216.34"]})
+    assert check_url("https://bücher.example/in").host == "xn--bcher-kva.example"
 
 
 def test_is_forbidden_covers_the_ipaddress_categories() -> None:
