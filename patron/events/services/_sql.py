@@ -51,19 +51,6 @@ def from_db_datetime(value: Any) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
 
 
-def select_in(
-    sql: str, params: Sequence[Any], values: Sequence[Any], chunk: int = 500
-) -> list[tuple[Any, ...]]:
-    """Rows of ``sql`` (ending in ``... IN``) for ``values``, ``chunk`` at a time."""
-    rows: list[tuple[Any, ...]] = []
-    with driver_cursor() as cursor:
-        for start in range(0, len(values), chunk):
-            part = list(values[start : start + chunk])
-            cursor.execute(f"{sql} ({', '.join(['%s'] * len(part))})", [*params, *part])
-            rows += cursor.fetchall()
-    return rows
-
-
 class _QmarkCursor:
     """sqlite3's cursor taking Django's ``%s`` placeholders (no literal ``%`` allowed)."""
 
@@ -118,6 +105,25 @@ def driver_cursor() -> Iterator[Any]:
             yield _QmarkCursor(cursor)
         finally:
             cursor.close()
+
+
+def select_in(
+    sql: str, params: Sequence[Any], values: Sequence[Any], chunk: int = 500
+) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` (ending in ``... IN``) for ``values``: on PostgreSQL one
+    ``= ANY(array)`` (a short statement, parsed once); elsewhere ``chunk`` at a time."""
+    rows: list[tuple[Any, ...]] = []
+    if not values:
+        return rows
+    with driver_cursor() as cursor:
+        if connection.vendor == "postgresql" and sql.endswith(" IN"):
+            cursor.execute(f"{sql[:-3]} = ANY(%s)", [*params, list(values)])
+            return list(cursor.fetchall())
+        for start in range(0, len(values), chunk):
+            part = list(values[start : start + chunk])
+            cursor.execute(f"{sql} ({', '.join(['%s'] * len(part))})", [*params, *part])
+            rows += cursor.fetchall()
+    return rows
 
 
 def _column(model: type[models.Model], name: str) -> str:
@@ -175,6 +181,21 @@ def upsert_many(
             raise ValueError(f"unknown merge {how!r}")
     columns = ", ".join(qn(_column(model, f)) for f in fields)
     target = ", ".join(qn(_column(model, f)) for f in conflict)
+    if connection.vendor == "postgresql":
+        # One array per column and ``unnest``: a short statement (psycopg parses
+        # statements over 4 KB again on every call), whatever the number of rows.
+        arrays = ", ".join(
+            f"%s::{model._meta.get_field(f).db_type(connection)}[]"  # type: ignore[union-attr]
+            for f in fields
+        )
+        sql = (
+            f"INSERT INTO {table} ({columns}) "  # noqa: S608
+            f"SELECT * FROM unnest({arrays}) ON CONFLICT ({target}) DO UPDATE SET "
+            + ", ".join(sets)
+        )
+        with driver_cursor() as cursor:
+            cursor.execute(sql, [[row[i] for row in rows] for i in range(len(fields))])
+        return
     one = "(" + ", ".join(["%s"] * len(fields)) + ")"
     with driver_cursor() as cursor:
         for start in range(0, len(rows), chunk):

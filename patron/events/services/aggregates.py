@@ -26,8 +26,8 @@ from django.utils import timezone
 from patron.events.models import ContactEventCount, ContactEventSummary, Event
 from patron.events.services._sql import (
     datetime_adapter,
-    driver_cursor,
     from_db_datetime,
+    select_in,
     upsert_many,
 )
 
@@ -52,24 +52,20 @@ def _summaries(ids: list[int]) -> dict[int, list[Any]]:
     qn = connection.ops.quote_name
     table = qn(ContactEventSummary._meta.db_table)
     out: dict[int, list[Any]] = {}
-    with driver_cursor() as cursor:
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            cursor.execute(
-                "SELECT contact_id, first_seen, last_seen, event_count, page_views, "  # noqa: S608
-                f"screen_views, sessions FROM {table} WHERE contact_id IN "
-                f"({', '.join(['%s'] * len(chunk))})",
-                chunk,
-            )
-            for cid, first, last, count, pages, screens, sessions in cursor.fetchall():
-                out[cid] = [
-                    from_db_datetime(first),
-                    from_db_datetime(last),
-                    count,
-                    pages,
-                    screens,
-                    sessions,
-                ]
+    for cid, first, last, count, pages, screens, sessions in select_in(
+        "SELECT contact_id, first_seen, last_seen, event_count, page_views, "  # noqa: S608
+        f"screen_views, sessions FROM {table} WHERE contact_id IN",
+        [],
+        ids,
+    ):
+        out[cid] = [
+            from_db_datetime(first),
+            from_db_datetime(last),
+            count,
+            pages,
+            screens,
+            sessions,
+        ]
     return out
 
 

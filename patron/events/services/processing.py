@@ -137,16 +137,21 @@ def events_mark_processed(rows: list[tuple[int, int | None]]) -> None:
     qn = connection.ops.quote_name
     table = qn(Event._meta.db_table)
     pg = connection.vendor == "postgresql"
-    one = "(%s::bigint, %s::bigint)" if pg else "(%s, %s)"
+    if pg:
+        # Two arrays and ``unnest``: a short statement, parsed and planned once.
+        with driver_cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET contact_id = v.c, processed = true "  # noqa: S608
+                f"FROM unnest(%s::bigint[], %s::bigint[]) AS v(i, c) WHERE {table}.id = v.i",
+                [[row[0] for row in rows], [row[1] for row in rows]],
+            )
+        return
+    one = "(%s, %s)"
     with driver_cursor() as cursor:
         for start in range(0, len(rows), 500):
             part = rows[start : start + 500]
             cursor.execute(
-                f"UPDATE {table} SET contact_id = v.c, processed = %s "  # noqa: S608
-                f"FROM (VALUES {', '.join([one] * len(part))}) AS v(i, c) "
-                f"WHERE {table}.id = v.i"
-                if pg
-                else f"UPDATE {table} SET contact_id = v.column2, processed = %s "  # noqa: S608
+                f"UPDATE {table} SET contact_id = v.column2, processed = %s "  # noqa: S608
                 f"FROM (VALUES {', '.join([one] * len(part))}) AS v "
                 f"WHERE {table}.id = v.column1",
                 [True, *(v for row in part for v in row)],
