@@ -119,3 +119,18 @@ def test_upload_page_refuses_without_permission(readonly_user_p: Any, client_for
     assert response.status_code in (302, 403)
     assert not ImportJob.objects.exists()
     assert db_state() == before
+
+
+def test_report_of_a_target_names_its_records(
+    admin_user_p: Any, api_for: Any, write_csv: Any
+) -> None:
+    from patron.imports.tests.target_helpers import run
+
+    path = write_csv([["Company", "Domain"], ["Acme", "acme.io"], ["Bad", "not a domain"]])
+    _, job = run(admin_user_p, path, "companies")
+    response = api_for(admin_user_p).client.get(f"/api/v1/imports/{job.pk}/report")
+    text = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
+    assert text[0] == "row,action,company_id,column,reason,before,after"
+    acme = Company.objects.get(domain="acme.io")
+    assert text[1].startswith(f"2,created,{acme.pk},")
+    assert text[2].startswith("3,error,,Domain,")
