@@ -10,6 +10,7 @@ compiles SQL value by value.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -130,10 +131,16 @@ def insert_objects(model: type[models.Model], objs: list[Any], names: tuple[str,
     fast.insert(fast.rows_from(objs))
 
 
+def sqlite_cache_mb() -> int:
+    return int(os.environ.get("PATRON_IMPORT_SQLITE_CACHE_MB", 64))
+
+
 def tune_connection() -> None:
     """A bigger page cache for the importing connection (SQLite's default is 2 MB, and
-    a growing contacts table with its indexes soon needs more). (PostgreSQL: a bigger GIN
-    pending list for the trigram index was tried and made no measurable difference.)"""
+    a growing contacts table with its indexes soon needs more): 64 MB unless
+    ``PATRON_IMPORT_SQLITE_CACHE_MB`` says otherwise, allocated as used. (PostgreSQL: a
+    bigger GIN pending list for the trigram index was tried and made no measurable
+    difference.)"""
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
-            cursor.execute("PRAGMA cache_size = -65536")  # 64 MB, allocated as used
+            cursor.execute(f"PRAGMA cache_size = -{sqlite_cache_mb() * 1024:d}")
