@@ -89,3 +89,25 @@ def test_worker_computes_the_keys_the_writer_looks_up(cells: list[str]) -> None:
     assert p.email_key == (email_match_key(email) if email else "")
     assert p.email_fp == (fingerprint("email_key", p.email_key) if p.email_key else 0)
     assert p.phone_key == phone_match_key(p.values.get("phone") or "")
+
+
+@pytest.mark.django_db
+def test_preload_list_as_one_parameter_finds_exactly_the_listed_values(
+    admin_user_p: Any,
+) -> None:
+    """More values than SQLite allows host parameters in one statement, one of them with
+    quotes and a comma: the one-parameter list finds exactly the matching contacts."""
+    from patron.contacts.models import Contact
+    from patron.contacts.services import contact_create
+    from patron.imports.chunk import value_list
+
+    wanted = contact_create(actor=admin_user_p, data={"first_name": "A", "email": "a@x.com"})
+    odd = contact_create(actor=admin_user_p, data={"last_name": "O'B", "phone": "+12125550100"})
+    contact_create(actor=admin_user_p, data={"first_name": "C", "email": "c@x.com"})
+    keys = [f"nobody{i}@x.com" for i in range(40_000)] + [wanted.email_match_key]
+    found = Contact.objects.filter(email_match_key__in=value_list(sorted(keys)))
+    assert list(found.values_list("pk", flat=True)) == [wanted.pk]
+    phones = ['+1", "x', "+12125550100", "'; --"]
+    found = Contact.objects.filter(phone__in=value_list(phones))
+    assert list(found.values_list("pk", flat=True)) == [odd.pk]
+    assert not Contact.objects.filter(phone__in=value_list([])).exists()
