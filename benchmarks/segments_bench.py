@@ -286,6 +286,10 @@ def latency(samples: int, db: str) -> tuple[list[float], list[float]]:
             body = json.dumps({"userId": f"bench-seg-{cid}", "event": "Bench Ping",
                                "messageId": str(uuid.uuid4()),
                                "timestamp": timezone.now().isoformat()}).encode()  # fmt: skip
+            # A new connection per event, as a tracker sending one event does (and the
+            # server's keep-alive may close an idle one while we wait below).
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             t = time.perf_counter()
             status = post(conn, "/v1/track", body, auth)
             t_ok = time.perf_counter()
