@@ -6,8 +6,10 @@ transaction, so the contact timeline, the audit trail and automation see it. Eac
 segment's evaluation runs in its own transaction holding the segment's row lock, so two
 workers never record the same transition twice.
 
-Outbound webhooks for transitions: there is no webhook delivery in Patron yet; when it
-exists it hooks in ``_apply`` (one place), fed by the same rows.
+Outbound webhooks for transitions: ``_apply`` (the one place transitions are recorded)
+writes the deliveries of subscribed endpoints into the webhooks outbox in the same
+transaction (``patron.webhooks.services.enqueue_segment_changes``); they are sent after
+commit (docs/adr/0050-webhooks.md).
 """
 
 from __future__ import annotations
