@@ -93,6 +93,23 @@ _LOADED = (
 _TRAITS_USED = frozenset({Event.Type.IDENTIFY.value, Event.Type.GROUP.value})
 
 
+def oldest_unprocessed_sql() -> str:
+    """The processor's read of waiting events (one ``%s``: the limit)."""
+    qn = connection.ops.quote_name
+    pg = connection.vendor == "postgresql"
+    cols = ", ".join(
+        f"{qn(c)}::text" if pg and c in ("traits", "properties") else qn(c) for c in _LOADED
+    )
+    # Written as the partial index's own condition (event_unprocessed_idx, WHERE NOT
+    # "processed"): SQLite uses a partial index only when the query's condition matches
+    # it, and a bound parameter does not (nor do PostgreSQL's generic plans): with
+    # ``processed = %s`` it scanned every event before the first waiting one.
+    return (
+        f"SELECT {cols} FROM {qn(Event._meta.db_table)} "  # noqa: S608
+        "WHERE NOT processed ORDER BY id LIMIT %s"
+    )
+
+
 def _oldest_unprocessed(limit: int) -> list[Event]:
     """The oldest unprocessed events, as Event instances built from one raw query.
 
@@ -101,17 +118,8 @@ def _oldest_unprocessed(limit: int) -> list[Event]:
     e-commerce events). Context, integrations and the client's own times are left
     deferred (Django loads them if anything asks).
     """
-    qn = connection.ops.quote_name
-    pg = connection.vendor == "postgresql"
-    cols = ", ".join(
-        f"{qn(c)}::text" if pg and c in ("traits", "properties") else qn(c) for c in _LOADED
-    )
     with driver_cursor() as cursor:
-        cursor.execute(
-            f"SELECT {cols} FROM {qn(Event._meta.db_table)} "  # noqa: S608
-            "WHERE processed = %s ORDER BY id LIMIT %s",
-            [False, limit],
-        )
+        cursor.execute(oldest_unprocessed_sql(), [limit])
         rows = cursor.fetchall()
     events = []
     for row in rows:
