@@ -121,10 +121,11 @@ def tick_schedule(at: dt.datetime, running: bool = False) -> None:
     if not _uses_database_backend():
         return
     from django.db.models import Q
-    from django_tasks_db.models import DBTaskResult
+    from django_tasks_db.models import DBTaskResult, get_date_max
 
+    # django-tasks-db stores "no run_after" as the largest date, never NULL.
     pending = DBTaskResult.objects.filter(task_path=TICK_PATH, status="READY").filter(
-        Q(run_after__isnull=True) | Q(run_after__lte=at)
+        Q(run_after=get_date_max()) | Q(run_after__lte=at)
     )
     if pending.exists():
         return
