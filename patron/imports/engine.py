@@ -282,13 +282,7 @@ class JobRunner:
                         timing["write"] += time.monotonic() - t1
                         _commit_chunk(locked, result, prepared)
                         session_rows += len(prepared)
-                        elapsed = time.monotonic() - session_start
-                        locked.run_seconds += time.monotonic() - t0
-                        locked.rate = session_rows / elapsed if elapsed > 0 else None
-                        if locked.total_rows and locked.rate:
-                            left = max(locked.total_rows - locked.rows_done, 0)
-                            locked.eta_seconds = left / locked.rate
-                        locked.save()
+                        note_progress(locked, session_rows, session_start, t0)
                 except BaseException:
                     _restore_seen(state.seen, seen_before)
                     raise
@@ -312,29 +306,46 @@ class JobRunner:
             ", ".join(f"{k} {v:.1f}" for k, v in sorted(fastwrite.SPENT.items())),
             timing["chunk"],
         )
-        with transaction.atomic():
-            locked = ImportJob.objects.select_for_update().get(pk=job.pk)
-            if locked.status != ImportJob.Status.RUNNING:
-                raise ImportStopped("The import is no longer running.")
-            locked.status = ImportJob.Status.DONE
-            locked.finished_at = timezone.now()
-            locked.eta_seconds = 0
-            if locked.total_rows is None or locked.total_rows < locked.rows_done:
-                locked.total_rows = locked.rows_done
-            locked.save()
-            activity_record(
-                actor=self.actor,
-                verb="import.completed",
-                subject=locked,
-                subject_label=f"Import of {locked.file_name}"[:300],
-                changes={
-                    "file": locked.file_name,
-                    "counts": locked.counts,
-                    "rows": locked.rows_done,
-                    "options": locked.options,
-                },
-            )
-        return locked
+        return finish_job(job, self.actor)
+
+
+def note_progress(locked: ImportJob, session_rows: int, session_start: float, t0: float) -> None:
+    """Save a committed chunk's progress: run time, rows per second and time left."""
+    elapsed = time.monotonic() - session_start
+    locked.run_seconds += time.monotonic() - t0
+    locked.rate = session_rows / elapsed if elapsed > 0 else None
+    if locked.total_rows and locked.rate:
+        left = max(locked.total_rows - locked.rows_done, 0)
+        locked.eta_seconds = left / locked.rate
+    locked.save()
+
+
+def finish_job(job: ImportJob, actor: Any) -> ImportJob:
+    """Mark a running job done and record ``import.completed`` (one transaction)."""
+    with transaction.atomic():
+        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if locked.status != ImportJob.Status.RUNNING:
+            raise ImportStopped("The import is no longer running.")
+        locked.status = ImportJob.Status.DONE
+        locked.finished_at = timezone.now()
+        locked.eta_seconds = 0
+        if locked.total_rows is None or locked.total_rows < locked.rows_done:
+            locked.total_rows = locked.rows_done
+        locked.save()
+        activity_record(
+            actor=actor,
+            verb="import.completed",
+            subject=locked,
+            subject_label=f"Import of {locked.file_name}"[:300],
+            changes={
+                "file": locked.file_name,
+                "target": locked.target,
+                "counts": locked.counts,
+                "rows": locked.rows_done,
+                "options": locked.options,
+            },
+        )
+    return locked
 
 
 _COUNT_KEYS = ("created", "updated", "unchanged", "duplicate", "error", "skipped", "flagged")

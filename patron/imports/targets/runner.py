@@ -25,8 +25,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from patron.core.services import activity_record
-from patron.imports.engine import ImportStopped, file_sha256
+from patron.imports.engine import ImportStopped, file_sha256, finish_job, note_progress
 from patron.imports.models import ImportChunk, ImportJob, ImportRow
 from patron.imports.options import options_of
 from patron.imports.readers import ImportFileError, info_from_job, iter_rows
@@ -163,42 +162,13 @@ class TargetRunner:
                     )
                 self._journal(locked, chunk, outcomes)
                 session_rows += len(chunk)
-                elapsed = time.monotonic() - session_start
-                locked.run_seconds += time.monotonic() - t0
-                locked.rate = session_rows / elapsed if elapsed > 0 else None
-                if locked.total_rows and locked.rate:
-                    left = max(locked.total_rows - locked.rows_done, 0)
-                    locked.eta_seconds = left / locked.rate
-                locked.save()
+                note_progress(locked, session_rows, session_start, t0)
             ctx.contacts.clear()  # a rolled-back or concurrent change must not linger
             for name in ("rows_done", "last_row", "chunks_done", "counts", "rate", "eta_seconds"):
                 setattr(job, name, getattr(locked, name))
             if progress is not None:
                 progress(job)
-        with transaction.atomic():
-            locked = ImportJob.objects.select_for_update().get(pk=job.pk)
-            if locked.status != ImportJob.Status.RUNNING:
-                raise ImportStopped("The import is no longer running.")
-            locked.status = ImportJob.Status.DONE
-            locked.finished_at = timezone.now()
-            locked.eta_seconds = 0
-            if locked.total_rows is None or locked.total_rows < locked.rows_done:
-                locked.total_rows = locked.rows_done
-            locked.save()
-            activity_record(
-                actor=self.actor,
-                verb="import.completed",
-                subject=locked,
-                subject_label=f"Import of {locked.file_name}"[:300],
-                changes={
-                    "file": locked.file_name,
-                    "target": locked.target,
-                    "counts": locked.counts,
-                    "rows": locked.rows_done,
-                    "options": locked.options,
-                },
-            )
-        return locked
+        return finish_job(job, self.actor)
 
     def _journal(
         self, job: ImportJob, chunk: list[tuple[Row, str]], outcomes: list[Outcome]
