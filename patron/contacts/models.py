@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from patron.hygiene.normalize.email import email_match_key
+
 DEFAULT_LIFECYCLE_STAGES: list[dict[str, str]] = [
     {"key": "subscriber", "label": "Subscriber"},
     {"key": "lead", "label": "Lead"},
@@ -168,6 +170,9 @@ class ContactIdentity(models.Model):
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="identities")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     value = models.CharField(max_length=254)
+    # Emails only: the hygiene match key of ``value`` (as ``Contact.email_match_key``), so
+    # a plus-tag or dotted Gmail variant finds the contact; every writer sets it.
+    match_key = models.CharField(max_length=254, blank=True, default="")
     label = models.CharField(max_length=40, blank=True)
     first_seen = models.DateTimeField(auto_now_add=True)
     last_seen = models.DateTimeField(auto_now_add=True)
@@ -178,10 +183,26 @@ class ContactIdentity(models.Model):
                 fields=["contact", "kind", "value"], name="contact_identity_unique"
             )
         ]
-        indexes = [models.Index(fields=["kind", "value"], name="identity_lookup_idx")]
+        indexes = [
+            models.Index(fields=["kind", "value"], name="identity_lookup_idx"),
+            # Partial: emails are a small part of the graph (anonymous ids are most of it).
+            models.Index(
+                fields=["kind", "match_key"],
+                name="identity_email_key_idx",
+                condition=Q(kind="email"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.value}"
+
+    @staticmethod
+    def match_key_for(kind: str, value: str) -> str:
+        """The ``match_key`` of an identity: an email's hygiene match key (its lower-cased
+        form when it is no valid address); "" for the other kinds."""
+        if kind != ContactIdentity.Kind.EMAIL:
+            return ""
+        return email_match_key(value) or value.lower()
 
 
 class ContactCompany(models.Model):

@@ -253,7 +253,12 @@ def _set_extra_identities(
     before = sorted(qs.values_list("value", flat=True))
     qs.exclude(value__in=values).delete()
     for v in values:
-        ContactIdentity.objects.get_or_create(contact=contact, kind=kind, value=v)
+        ContactIdentity.objects.get_or_create(
+            contact=contact,
+            kind=kind,
+            value=v,
+            defaults={"match_key": ContactIdentity.match_key_for(kind, v)},
+        )
     return before, sorted(values)
 
 

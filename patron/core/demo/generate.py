@@ -675,6 +675,7 @@ class _Generator:
                     contact_id=cid,
                     kind=kind,
                     value=value,
+                    match_key=ContactIdentity.match_key_for(kind, value),
                     label=label,
                     first_seen=p.created_at,
                     last_seen=seen,

@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models.functions import Lower
 from django.utils import timezone
 
 from patron.contacts.models import Contact, ContactIdentity
@@ -227,37 +226,36 @@ class Resolver:
         if not wanted:
             return
         email_keys = {self._key(EMAIL, v)[1] for v in wanted.get(EMAIL, ())}
-        if wanted.get(EMAIL):
-            # Further emails: in any case, or stored as their match key.
-            wanted[EMAIL] |= email_keys
         # Oldest contact first for durable ids; for anonymous ids the most recently seen
         # contact (a shared device belongs to whoever identified on it last).
         table = ContactIdentity._meta.db_table
         rows = []
         for kind, values in wanted.items():
-            # Further emails, stored as entered, by LOWER(value): the partial index of
-            # events 0005 (named on SQLite, whose planner cannot weigh it without stats).
+            # Further emails, stored as entered, by their match key: the partial index of
+            # contacts 0005 (named on SQLite, so the (kind, value) index is not taken).
             source = table
             if kind == EMAIL:
-                where, params = "kind = 'email' AND LOWER(value)", []
-                values = {v.lower() for v in values}
+                where, params = "kind = 'email' AND match_key", []
+                values = email_keys
                 if connection.vendor == "sqlite":
-                    source = f"{table} INDEXED BY identity_email_lower_idx"
+                    source = f"{table} INDEXED BY identity_email_key_idx"
             else:
                 where, params = "kind = %s AND value", [kind]
             rows += select_in(
-                f"SELECT id, contact_id, kind, value, last_seen FROM {source} WHERE {where} IN",  # noqa: S608
+                f"SELECT id, contact_id, kind, value, last_seen, match_key FROM {source} WHERE {where} IN",  # noqa: S608, E501
                 params,
                 sorted(values),
             )
         rows.sort(key=lambda r: r[1])
-        for pk, contact_id, kind, value, raw_seen in rows:
+        for pk, contact_id, kind, value, raw_seen, match_key in rows:
             last_seen = from_db_datetime(raw_seen)
             assert last_seen is not None
             self.rows[(contact_id, kind, value)] = (pk, last_seen)
             if kind == EMAIL:
                 self._stored_emails.setdefault((contact_id, value.lower()), value)
-            key = self._key(kind, value)
+                key = (EMAIL, match_key)
+            else:
+                key = (kind, value)
             current = self.cache.get(key)
             if current is None:
                 self.cache[key] = contact_id
@@ -304,6 +302,10 @@ class Resolver:
             key = self._email_keys[value] = email_match_key(value) or value.lower()
         return (kind, key)
 
+    def _match_key(self, kind: str, value: str) -> str:
+        """``ContactIdentity.match_key`` of a new row (the cache key, memoised)."""
+        return self._key(kind, value)[1] if kind == EMAIL else ""
+
     def _is_primary(self, contact_id: int, kind: str, value: str) -> bool:
         wanted = (kind, value.lower() if kind == EMAIL else value)
         return self.primary.get(wanted) == contact_id
@@ -316,12 +318,8 @@ class Resolver:
     def lookup(self, kind: str, value: str) -> int | None:
         key = self._key(kind, value)
         if key not in self.cache:  # not prefetched: ask the database
-            found = ContactIdentity.objects.filter(kind=kind)
-            if kind == EMAIL:
-                forms = {value.lower(), key[1]}
-                found = found.annotate(lower=Lower("value")).filter(lower__in=forms)
-            else:
-                found = found.filter(value=value)
+            column = "match_key" if kind == EMAIL else "value"
+            found = ContactIdentity.objects.filter(kind=kind, **{column: key[1]})
             owners = list(found.values_list("contact_id", flat=True))
             if kind == EMAIL:
                 owners += Contact.objects.filter(email_match_key=key[1]).values_list(
@@ -558,8 +556,11 @@ class Resolver:
                     span[0], span[1] = min(span[0], first), max(span[1], last)
             upsert_many(
                 ContactIdentity,
-                ("contact_id", "kind", "value", "label", "first_seen", "last_seen"),
-                [(c, k, v, "", db_value(f), db_value(la)) for (c, k, v), (f, la) in links.items()],
+                ("contact_id", "kind", "value", "match_key", "label", "first_seen", "last_seen"),
+                [
+                    (c, k, v, self._match_key(k, v), "", db_value(f), db_value(la))
+                    for (c, k, v), (f, la) in links.items()
+                ],
                 conflict=("contact_id", "kind", "value"),
                 update={"first_seen": "min", "last_seen": "max"},
             )

@@ -174,7 +174,9 @@ def test_identify_matches_emails_by_the_hygiene_match_key(source_key, admin_user
 def test_identify_matches_a_further_email_stored_in_another_case(source_key, admin_user_p):
     source, _ = source_key
     existing = contact_create(actor=admin_user_p, data={"first_name": "Ada"})
-    ContactIdentity.objects.create(contact=existing, kind="email", value="Ada@Example.com")
+    ContactIdentity.objects.create(
+        contact=existing, kind="email", value="Ada@Example.com", match_key="ada@example.com"
+    )
     send(source, {"type": "identify", "userId": "u5", "traits": {"email": "ada@example.com"}})
     run()
     assert Contact.objects.count() == 1 and Event.objects.get().contact == existing

@@ -231,7 +231,13 @@ def _keep_secondary(journal: _Journal, survivor: Contact, kind: str, values: lis
     primary = getattr(survivor, kind)
     for value in dict.fromkeys(v for v in values if v and v != primary):
         identity, created = ContactIdentity.objects.get_or_create(
-            contact=survivor, kind=kind, value=value[:254], defaults={"label": "merged"}
+            contact=survivor,
+            kind=kind,
+            value=value[:254],
+            defaults={
+                "label": "merged",
+                "match_key": ContactIdentity.match_key_for(kind, value[:254]),
+            },
         )
         if created:
             journal.created.append([ContactIdentity._meta.label_lower, identity.pk])
