@@ -94,7 +94,8 @@ def blocking_filter(contact: Contact, extra_emails: list[str], extra_phones: lis
         cond |= Q(phone__in=sorted(phones))
     if emails or phones:
         # Resolved first: an IN (subquery) inside the OR would defeat the bitmap-OR plan.
-        ident = Q(kind="email", value__in=sorted(emails)) if emails else Q(pk__in=[])
+        # Further emails by their match key (a plus-tag / Gmail variant is the same box).
+        ident = Q(kind="email", match_key__in=sorted(keys)) if keys else Q(pk__in=[])
         if phones:
             ident |= Q(kind="phone", value__in=sorted(phones))
         owners = list(
