@@ -87,7 +87,9 @@ class Contact(models.Model):
     suffix = models.CharField(max_length=40, blank=True)
     # Primary contact points; further ones are ContactIdentity rows.
     email = models.CharField(max_length=254, blank=True)  # indexed with id below
-    phone = models.CharField(max_length=32, blank=True, db_index=True)
+    # Indexed in Meta (a plain b-tree: PostgreSQL's automatic varchar_pattern_ops twin
+    # would serve only case-sensitive LIKE 'x%', which no query runs on these columns).
+    phone = models.CharField(max_length=32, blank=True)
     # Postal address
     address_line1 = models.CharField(max_length=200, blank=True)
     address_line2 = models.CharField(max_length=200, blank=True)
@@ -106,6 +108,7 @@ class Contact(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="owned_contacts",
+        db_index=False,  # contact_owner_idx (owner_id, id) serves every owner_id look-up
     )
     source = models.CharField(max_length=120, blank=True)
     external_id = models.CharField(max_length=120, null=True, blank=True)
@@ -118,8 +121,8 @@ class Contact(models.Model):
     # Data hygiene (patron.hygiene): matching keys, set by every write path, used only for
     # duplicate detection; values that could not be normalised, kept as entered:
     # {"field": {"value": "as entered", "reason": "..."}}.
-    email_match_key = models.CharField(max_length=254, blank=True, db_index=True)
-    name_key = models.CharField(max_length=64, blank=True, db_index=True)
+    email_match_key = models.CharField(max_length=254, blank=True)  # indexed in Meta
+    name_key = models.CharField(max_length=64, blank=True)  # indexed in Meta
     invalid_fields = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -143,6 +146,10 @@ class Contact(models.Model):
             models.Index(fields=["created_at", "id"], name="contact_created_idx"),
             models.Index(fields=["updated_at", "id"], name="contact_updated_idx"),
             models.Index(fields=["postal_code", "birthday"], name="contact_postcode_bday_idx"),
+            # Equality / IN look-ups of the duplicate check, imports and identity resolution.
+            models.Index(fields=["phone"], name="contact_phone_idx"),
+            models.Index(fields=["email_match_key"], name="contact_email_key_idx"),
+            models.Index(fields=["name_key"], name="contact_name_key_idx"),
         ]
 
     def __str__(self) -> str:
