@@ -144,6 +144,28 @@ def test_merge_and_undo_keep_the_match_keys(source_key, admin_user_p):
     assert identify(source, "u-private", "Ann.Private@Example.org").contact_id == merged.pk
 
 
+def test_undo_of_a_merge_journaled_before_the_column_sets_the_key(admin_user_p):
+    # Given two contacts sharing a further email: the merge deletes the merged one's row
+    survivor = contact_create(
+        actor=admin_user_p, data={"email": "lu@work.example", "emails": ["lu.ma@gmail.com"]}
+    )
+    merged = contact_create(
+        actor=admin_user_p, data={"email": "lu@home.example", "emails": ["lu.ma@gmail.com"]}
+    )
+    record = contact_merge(actor=admin_user_p, survivor=survivor, merged=merged)
+    images = [r for r in record.deleted if r["model"] == "contacts.contactidentity"]
+    assert [r["fields"]["value"] for r in images] == ["lu.ma@gmail.com"]
+    # as a journal written before the match_key column existed
+    for image in images:
+        del image["fields"]["match_key"]
+    record.save(update_fields=["deleted"])
+    # When it is undone, the re-inserted row gets its key
+    contact_merge_undo(actor=admin_user_p, merge=record)
+    back = merged.identities.get(kind="email")
+    assert (back.value, back.match_key) == ("lu.ma@gmail.com", "luma@gmail.com")
+    email_keys_are_right()
+
+
 def test_the_migration_backfills_match_keys_of_existing_email_identities(admin_user_p):
     migration = importlib.import_module("patron.contacts.migrations.0005_identity_email_match_key")
     contact = contact_create(actor=admin_user_p, data={"first_name": "Old"})

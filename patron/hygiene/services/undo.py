@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from patron.accounts.models import User
-from patron.contacts.models import Contact
+from patron.contacts.models import Contact, ContactIdentity
 from patron.core.permissions import PermissionDenied
 from patron.core.services import activity_record
 from patron.hygiene.models import MergeRecord
@@ -131,7 +131,13 @@ def contact_merge_undo(*, actor: User | None, merge: MergeRecord | int) -> Merge
 
     # Rows the merge deleted are re-inserted (their contact exists again).
     failed: list[dict[str, Any]] = []
+    identity_label = ContactIdentity._meta.label_lower
     for row in record.deleted:
+        if row["model"] == identity_label and "match_key" not in row["fields"]:
+            # journaled before contacts 0005 added the derived key: set it as writers do
+            fields = row["fields"]
+            key = ContactIdentity.match_key_for(fields["kind"], fields["value"])
+            row = {**row, "fields": {**fields, "match_key": key}}
         try:
             with transaction.atomic():
                 row_restore(row)
