@@ -174,7 +174,10 @@ class ContactIdentity(models.Model):
         USER_ID = "user_id", "User id"
         ANONYMOUS_ID = "anonymous_id", "Anonymous id"
 
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="identities")
+    # db_index=False: contact_identity_unique (contact_id, kind, value) serves contact_id.
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="identities", db_index=False
+    )
     kind = models.CharField(max_length=16, choices=Kind.choices)
     value = models.CharField(max_length=254)
     # Emails only: the hygiene match key of ``value`` (as ``Contact.email_match_key``), so

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from patron.contacts.models import Contact
+from patron.contacts.models import Contact, ContactIdentity
 
 pytestmark = pytest.mark.django_db
 
@@ -37,3 +37,16 @@ def test_no_index_repeats_another_or_serves_only_case_sensitive_like() -> None:
 def test_equality_lookups_keep_their_b_trees() -> None:
     single = {i["columns"][0] for i in _indexes().values() if len(i["columns"]) == 1}
     assert {"phone", "email_match_key", "name_key"} <= single
+
+
+def test_identity_contact_id_is_served_by_the_unique_constraint_only() -> None:
+    with connection.cursor() as cursor:
+        found = connection.introspection.get_constraints(cursor, ContactIdentity._meta.db_table)
+    leading = sorted(
+        i["columns"]
+        for i in found.values()
+        if (i["index"] or i["unique"])
+        and not i["foreign_key"]
+        and i["columns"][:1] == ["contact_id"]
+    )
+    assert leading == [["contact_id", "kind", "value"]]
