@@ -50,3 +50,11 @@ def test_identity_contact_id_is_served_by_the_unique_constraint_only() -> None:
         and i["columns"][:1] == ["contact_id"]
     )
     assert leading == [["contact_id", "kind", "value"]]
+
+
+def test_further_emails_are_indexed_by_match_key_not_lower_value() -> None:
+    with connection.cursor() as cursor:
+        found = connection.introspection.get_constraints(cursor, ContactIdentity._meta.db_table)
+    names = {name for name, info in found.items() if info["index"]}
+    assert "identity_email_key_idx" in names
+    assert "identity_email_lower_idx" not in names
