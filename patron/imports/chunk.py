@@ -167,7 +167,6 @@ class ChunkProcessor(ChunkWriter):
     ) -> tuple[dict[int, dict[str, Any]], dict[str, list[int]]]:
         """Contacts that share a key, an email (match key) or a phone with the rows."""
         key = self.options.key
-        emails = {p.values["email"] for p in rows if p.values.get("email")}
         email_keys = {p.email_key for p in rows if p.email_key}
         phones = {p.phone_key for p in rows} - {""}
         cond = Q(pk__in=[])
@@ -189,15 +188,22 @@ class ChunkProcessor(ChunkWriter):
                         custom_ids.setdefault(value, []).append(cid)
                 cond |= Q(pk__in=sorted({c for ids in custom_ids.values() for c in ids}))
         ident = Q(pk__in=[])
-        if emails:
-            ident |= Q(kind=ContactIdentity.Kind.EMAIL, value__in=value_list(sorted(emails)))
+        if email_keys:
+            # Further emails by their match key, like the primary ones (and like identity
+            # resolution): a plus-tag or dotted-Gmail variant is the same address.
+            ident |= Q(
+                kind=ContactIdentity.Kind.EMAIL, match_key__in=value_list(sorted(email_keys))
+            )
         if phones:
             ident |= Q(kind=ContactIdentity.Kind.PHONE, value__in=value_list(sorted(phones)))
         ident_rows: list[tuple[int, str, str]] = []
-        if emails or phones:
-            ident_rows = list(
-                ContactIdentity.objects.filter(ident).values_list("contact_id", "kind", "value")
-            )
+        if email_keys or phones:
+            ident_rows = [
+                (cid, kind, match_key if kind == ContactIdentity.Kind.EMAIL else value)
+                for cid, kind, value, match_key in ContactIdentity.objects.filter(
+                    ident
+                ).values_list("contact_id", "kind", "value", "match_key")
+            ]
             if ident_rows:
                 cond |= Q(pk__in=sorted({r[0] for r in ident_rows}))
         existing = {r["id"]: r for r in Contact.objects.filter(cond).values(*LOADED)}
@@ -232,16 +238,11 @@ class ChunkProcessor(ChunkWriter):
                 by_email_key.setdefault(r["email_match_key"], []).append(cid)
             if r["phone"]:
                 by_phone.setdefault(r["phone"].split(";", 1)[0], []).append(cid)
-        for cid, kind, value in self._identities:
+        for cid, kind, key_or_value in self._identities:  # emails: match key; phones: E.164
             if cid in self.state.created:
                 continue
-            target = by_phone if kind == ContactIdentity.Kind.PHONE else None
-            if target is not None:
-                target.setdefault(value, []).append(cid)
-            else:
-                from patron.hygiene.normalize import email_match_key
-
-                by_email_key.setdefault(email_match_key(value), []).append(cid)
+            target = by_phone if kind == ContactIdentity.Kind.PHONE else by_email_key
+            target.setdefault(key_or_value, []).append(cid)
         wanted: list[tuple[Prepared, set[int]]] = []
         for p in rows:
             if p.email_key:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 
-from patron.contacts.models import Contact, CustomField, Tag
+from patron.contacts.models import Contact, ContactIdentity, CustomField, Tag
 from patron.contacts.services import contact_create, contact_update
 from patron.core.models import Activity
 from patron.core.permissions import PermissionDenied
@@ -197,6 +197,31 @@ def test_likely_duplicates_of_existing_contacts_are_reported_not_created(
     assert row.contact_id == jane.pk and f"#{jane.pk}" in row.reason
     job = run_import(admin_user_p, path, on_duplicate="create")
     assert job.counts["created"] == 1
+
+
+def test_a_variant_of_a_further_email_is_a_likely_duplicate(
+    admin_user_p: Any, run_import: Any, write_csv: Any
+) -> None:
+    # Given a contact whose Gmail address is a further email (not the primary one)
+    jane = contact_create(
+        actor=admin_user_p,
+        data={"first_name": "Jane", "last_name": "Doe", "email": "jane@work.example"},
+    )
+    value = "jane.doe@gmail.com"
+    ContactIdentity.objects.create(
+        contact=jane,
+        kind=ContactIdentity.Kind.EMAIL,
+        value=value,
+        match_key=ContactIdentity.match_key_for(ContactIdentity.Kind.EMAIL, value),
+    )
+    # When a row brings a plus-tag, undotted variant of that address
+    path = write_csv(
+        [["first_name", "last_name", "email"], ["Jane", "Doe", "JaneDoe+crm@gmail.com"]]
+    )
+    job = run_import(admin_user_p, path)
+    # Then it is reported as that contact, not created
+    assert job.counts["duplicate"] == 1 and job.counts["created"] == 0
+    assert ImportRow.objects.get(job=job).contact_id == jane.pk
 
 
 def test_bad_rows_stop_the_import_before_anything_is_written(
