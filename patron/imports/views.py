@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -225,60 +226,65 @@ def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-@web_view(SECTION)
-@require_POST
-def job_preview(request: HttpRequest, pk: int) -> HttpResponse:
+def _job_action(
+    request: HttpRequest, pk: int, act: Callable[[ImportJob], str | None]
+) -> HttpResponse:
+    """A POST action on an import the user may see: its message on success, the
+    service's refusal otherwise; back to the import's page either way."""
     job = import_job_get(request.user, pk)  # type: ignore[arg-type]
     try:
-        if job.total_rows is not None and job.total_rows <= INLINE_PREVIEW_ROWS:
-            import_job_preview(actor=request.user, job=job, workers=0)  # type: ignore[arg-type]
-        else:  # large (or XLSX, of unknown size): a background task, progress on the page
-            import_job_preview_queue(actor=request.user, job=job)  # type: ignore[arg-type]
-            messages.success(request, "The file is being checked; progress shows below.")
+        message = act(job)
+        if message:
+            messages.success(request, message)
     except ValidationError as exc:
         _errors(request, exc)
     return redirect("imports:detail", pk=job.pk)
+
+
+@web_view(SECTION)
+@require_POST
+def job_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    def act(job: ImportJob) -> str | None:
+        if job.total_rows is not None and job.total_rows <= INLINE_PREVIEW_ROWS:
+            import_job_preview(actor=request.user, job=job, workers=0)  # type: ignore[arg-type]
+            return None
+        # large (or XLSX, of unknown size): a background task, progress on the page
+        import_job_preview_queue(actor=request.user, job=job)  # type: ignore[arg-type]
+        return "The file is being checked; progress shows below."
+
+    return _job_action(request, pk, act)
 
 
 @web_view(SECTION)
 @require_POST
 def job_run(request: HttpRequest, pk: int) -> HttpResponse:
-    job = import_job_get(request.user, pk)  # type: ignore[arg-type]
-    try:
+    def act(job: ImportJob) -> str:
         import_job_start(actor=request.user, job=job)  # type: ignore[arg-type]
-        messages.success(request, "The import is queued; progress shows below.")
-    except ValidationError as exc:
-        _errors(request, exc)
-    return redirect("imports:detail", pk=job.pk)
+        return "The import is queued; progress shows below."
+
+    return _job_action(request, pk, act)
 
 
 @web_view(SECTION)
 @require_POST
 def job_resume(request: HttpRequest, pk: int) -> HttpResponse:
-    job = import_job_get(request.user, pk)  # type: ignore[arg-type]
-    try:
+    def act(job: ImportJob) -> str:
         import_job_resume(actor=request.user, job=job)  # type: ignore[arg-type]
-        messages.success(request, "The import continues after its last saved chunk.")
-    except ValidationError as exc:
-        _errors(request, exc)
-    return redirect("imports:detail", pk=job.pk)
+        return "The import continues after its last saved chunk."
+
+    return _job_action(request, pk, act)
 
 
 @web_view(SECTION)
 @require_POST
 def job_rollback(request: HttpRequest, pk: int) -> HttpResponse:
-    job = import_job_get(request.user, pk)  # type: ignore[arg-type]
-    try:
-        job = import_job_rollback(actor=request.user, job=job)  # type: ignore[arg-type]
-        report = job.rollback_report
-        messages.success(
-            request,
-            f"Rolled back: {report['removed']} {LABELS.get(job.target, '').lower() or 'records'}"
-            f" removed, {report['restored']} restored.",
-        )
-    except ValidationError as exc:
-        _errors(request, exc)
-    return redirect("imports:detail", pk=job.pk)
+    def act(job: ImportJob) -> str:
+        done = import_job_rollback(actor=request.user, job=job)  # type: ignore[arg-type]
+        report = done.rollback_report
+        what = LABELS.get(done.target, "").lower() or "records"
+        return f"Rolled back: {report['removed']} {what} removed, {report['restored']} restored."
+
+    return _job_action(request, pk, act)
 
 
 @web_view(SECTION)
