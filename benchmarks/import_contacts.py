@@ -297,9 +297,10 @@ def _peak_children_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
-def run_import(csv_path: Path, db: str, size: int) -> dict[str, object]:
-    """Migrate a fresh database, then import the file twice, each in a new process."""
-    var = OUT / f"site-{db}-{size}"
+def fresh_site(db: str, var: Path, pg_name: str) -> dict[str, str]:
+    """The environment of a new, migrated Patron site with an admin ("bench"): a new
+    SQLite file under ``var``, or the PostgreSQL database ``pg_name`` dropped and made
+    again. (benchmarks/import_targets.py uses it too.)"""
     var.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     env.update(PATRON_VAR_DIR=str(var), DJANGO_SETTINGS_MODULE="patron.settings", DEBUG="false")
@@ -309,14 +310,13 @@ def run_import(csv_path: Path, db: str, size: int) -> dict[str, object]:
             Path(f"{dbfile}{suffix}").unlink(missing_ok=True)
         env["DATABASE_URL"] = f"sqlite:///{dbfile}"
     else:
-        name = f"patron_bench_{size}"
-        base = PG_URL.rsplit("/", 1)[0]
         import psycopg
 
+        base = PG_URL.rsplit("/", 1)[0]
         with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        env["DATABASE_URL"] = f"{base}/{name}"
+            conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}"')
+            conn.execute(f'CREATE DATABASE "{pg_name}"')
+        env["DATABASE_URL"] = f"{base}/{pg_name}"
     patron = [sys.executable, "-m", "patron.cli"]
     subprocess.run([*patron, "migrate", "-v", "0"], env=env, check=True)
     subprocess.run(
@@ -325,6 +325,13 @@ def run_import(csv_path: Path, db: str, size: int) -> dict[str, object]:
         check=True,
         capture_output=True,
     )
+    return env
+
+
+def run_import(csv_path: Path, db: str, size: int) -> dict[str, object]:
+    """Migrate a fresh database, then import the file twice, each in a new process."""
+    env = fresh_site(db, OUT / f"site-{db}-{size}", f"patron_bench_{size}")
+    patron = [sys.executable, "-m", "patron.cli"]
     out: dict[str, object] = {"db": db, "rows": size}
     for label in ("first", "again"):
         code = (

@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+from import_contacts import fresh_site  # same folder: run as benchmarks/import_targets.py
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "var" / "bench" / "targets"
 PG_URL = os.environ.get("PG_URL", "postgres://postgres@127.0.0.1:5432/patron")
@@ -121,33 +123,7 @@ def generate(rows: int) -> dict[str, Path]:
 
 
 def site(db: str, rows: int) -> dict[str, str]:
-    var = OUT / f"site-{db}-{rows}"
-    var.mkdir(parents=True, exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-    env.update(PATRON_VAR_DIR=str(var), DJANGO_SETTINGS_MODULE="patron.settings", DEBUG="false")
-    if db == "sqlite":
-        dbfile = var / "bench.sqlite3"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{dbfile}{suffix}").unlink(missing_ok=True)
-        env["DATABASE_URL"] = f"sqlite:///{dbfile}"
-    else:
-        import psycopg
-
-        name = f"patron_bench_targets_{rows}"
-        base = PG_URL.rsplit("/", 1)[0]
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        env["DATABASE_URL"] = f"{base}/{name}"
-    patron = [sys.executable, "-m", "patron.cli"]
-    subprocess.run([*patron, "migrate", "-v", "0"], env=env, check=True)
-    subprocess.run(
-        [*patron, "createadmin", "--username", "bench", "--password", "bench-password-42"],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    return env
+    return fresh_site(db, OUT / f"site-{db}-{rows}", f"patron_bench_targets_{rows}")
 
 
 def run(env: dict[str, str], target: str, path: Path) -> dict[str, object]:
