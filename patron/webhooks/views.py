@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from patron.core.permissions import P
 from patron.web.views._common import AuthedRequest, is_htmx, service_form_page, web_view
 from patron.webhooks.forms import EndpointForm
 from patron.webhooks.models import EVENT_TYPES, WebhookDelivery, WebhookEndpoint
@@ -38,12 +39,15 @@ SECTION = "webhooks"
 LOG_PAGE = 50
 
 
-def _segments() -> list[tuple[int, str]]:
-    from patron.segments.models import Segment
+def _segments(actor: Any) -> list[tuple[int, str]]:
+    """Segments the filter may name: through the segments' selector (none without the
+    permission to see segments)."""
+    from patron.segments.selectors import segments_visible_to
 
-    return list(
-        Segment.objects.filter(is_template=False).order_by("name").values_list("pk", "name")
-    )
+    if not actor.has_perm_code(P.SEGMENT_VIEW):
+        return []
+    rows = segments_visible_to(actor).filter(is_template=False).order_by("name")
+    return list(rows.values_list("pk", "name"))
 
 
 def _secret_page(request: AuthedRequest, endpoint: WebhookEndpoint, secret: str, title: str) -> Any:
@@ -70,7 +74,7 @@ def endpoint_list(request: AuthedRequest) -> HttpResponse:
 def endpoint_new(request: AuthedRequest) -> HttpResponse:
     actor = request.user
     require_manage(actor)
-    form = EndpointForm(request.POST or None, segments=_segments())
+    form = EndpointForm(request.POST or None, segments=_segments(request.user))
     return service_form_page(
         request,
         form,
@@ -90,7 +94,7 @@ def endpoint_new(request: AuthedRequest) -> HttpResponse:
 def endpoint_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     actor = request.user
     endpoint = endpoint_get(actor, pk)
-    form = EndpointForm(request.POST or None, segments=_segments(), instance=endpoint)
+    form = EndpointForm(request.POST or None, segments=_segments(request.user), instance=endpoint)
 
     def done(result: Any, data: dict[str, Any]) -> HttpResponse:
         messages.success(request, "Endpoint saved.")
@@ -129,7 +133,7 @@ def endpoint_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         "older": rows[-1].pk if more and rows else None,
         "status": status,
         "statuses": WebhookDelivery.Status.choices,
-        "segment_names": dict(_segments()),
+        "segment_names": dict(_segments(request.user)),
         "event_labels": EVENT_TYPES,
     }
     if is_htmx(request) and request.headers.get("HX-Target") == "delivery-log":
