@@ -74,6 +74,7 @@ def outbox(n: int) -> None:
     from patron.segments.rules.deps import dependencies
     from patron.segments.services.membership import segment_build
     from patron.webhooks.models import WebhookDelivery, WebhookEndpoint
+    from patron.webhooks.vault import encrypt
 
     settings.PATRON_WEBHOOKS_ALLOW_PRIVATE = True
     Contact.objects.bulk_create(
@@ -105,7 +106,7 @@ def outbox(n: int) -> None:
     base = min(run("no endpoint"), run("no endpoint"))
     for i in range(2):
         WebhookEndpoint.objects.create(
-            name=f"e{i}", url=f"http://127.0.0.1:9/{i}", secret="whsec_AAAA",
+            name=f"e{i}", url=f"http://127.0.0.1:9/{i}", secret_encrypted=encrypt("whsec_AAAA"),
             event_types=["segment.entered", "segment.exited"],
         )  # fmt: skip
     with_hooks = min(run("2 endpoints"), run("2 endpoints"))
@@ -150,6 +151,7 @@ def sending(m: int, latency: float) -> None:
     from patron.webhooks.models import WebhookDelivery, WebhookEndpoint
     from patron.webhooks.services.delivery import deliveries_send_due
     from patron.webhooks.services.outbox import deliveries_create, envelope, new_event_id
+    from patron.webhooks.vault import encrypt
 
     proc = subprocess.Popen(
         [sys.executable, "-c", RECEIVER, str(latency)], stdout=subprocess.PIPE, text=True
@@ -160,7 +162,7 @@ def sending(m: int, latency: float) -> None:
         settings.PATRON_WEBHOOKS_ALLOW_PRIVATE = True
         ep = WebhookEndpoint.objects.create(
             name="recv", url=f"http://127.0.0.1:{port}/in",
-            secret="whsec_" + "A" * 44, event_types=["segment.entered"],
+            secret_encrypted=encrypt("whsec_" + "A" * 44), event_types=["segment.entered"],
         )  # fmt: skip
         now = timezone.now()
         body = {"contact": {"id": 1}}

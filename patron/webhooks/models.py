@@ -15,12 +15,16 @@ TEST_EVENT = "webhook.test"
 
 
 class WebhookEndpoint(models.Model):
-    """A URL that receives signed events. The secret signs; it is shown once."""
+    """A URL that receives signed events. The secret signs; it is shown once.
+
+    Secrets are stored encrypted (``patron.webhooks.vault``): these columns hold Fernet
+    tokens, never the ``whsec_...`` text, and nothing displays them.
+    """
 
     name = models.CharField(max_length=200)
     url = models.CharField(max_length=2000)
-    secret = models.CharField(max_length=100)
-    previous_secret = models.CharField(max_length=100, blank=True)
+    secret_encrypted = models.CharField(max_length=255)
+    previous_secret_encrypted = models.CharField(max_length=255, blank=True)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     event_types = models.JSONField(default=list, blank=True)
     #: Only these segments' events (ids); empty means every segment.

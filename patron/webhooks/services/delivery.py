@@ -33,6 +33,7 @@ from patron.webhooks import conf
 from patron.webhooks.models import WebhookDelivery, WebhookEndpoint
 from patron.webhooks.signing import sign_headers
 from patron.webhooks.ssrf import UnsafeURL, post, target_for
+from patron.webhooks.vault import SecretUnreadable, decrypt
 
 logger = logging.getLogger(__name__)
 LEASE = dt.timedelta(minutes=10)
@@ -65,10 +66,11 @@ def body_of(payload: object) -> bytes:
 
 
 def signing_secrets(endpoint: WebhookEndpoint, now: dt.datetime) -> tuple[str, ...]:
-    out = [endpoint.secret]
+    """The secrets that sign now, decrypted (the previous one only during its grace)."""
+    out = [decrypt(endpoint.secret_encrypted)]
     expires = endpoint.previous_secret_expires_at
-    if endpoint.previous_secret and expires is not None and expires > now:
-        out.append(endpoint.previous_secret)
+    if endpoint.previous_secret_encrypted and expires is not None and expires > now:
+        out.append(decrypt(endpoint.previous_secret_encrypted))
     return tuple(out)
 
 
@@ -104,6 +106,8 @@ def _network_error(exc: Exception) -> str:
 
 def attempt(job: Job) -> Outcome:
     """One HTTP attempt (no database access: runs in worker threads)."""
+    if not job.secrets:  # never sent unsigned; retried, so restoring the key lets it go
+        return Outcome(False, True, None, "the signing secret cannot be decrypted (keys changed?)")
     try:
         target = target_for(job.url)
     except UnsafeURL as exc:
@@ -158,6 +162,14 @@ def claim(now: dt.datetime, limit: int, delivery_ids: list[int] | None = None) -
         WebhookDelivery.objects.filter(pk__in=[r.pk for r in rows]).update(
             attempts=F("attempts") + 1, next_attempt_at=now + LEASE, updated_at=now
         )
+    keys: dict[int, tuple[str, ...]] = {}  # decrypt each endpoint's secrets once a batch
+    for r in rows:
+        if r.endpoint_id not in keys:
+            try:
+                keys[r.endpoint_id] = signing_secrets(r.endpoint, now)
+            except SecretUnreadable:
+                logger.error("webhooks: endpoint %s's secret cannot be decrypted", r.endpoint_id)
+                keys[r.endpoint_id] = ()
     return [
         Job(
             delivery_id=r.pk,
@@ -165,7 +177,7 @@ def claim(now: dt.datetime, limit: int, delivery_ids: list[int] | None = None) -
             url=r.endpoint.url,
             event_id=r.event_id,
             body=body_of(r.payload),
-            secrets=signing_secrets(r.endpoint, now),
+            secrets=keys[r.endpoint_id],
             attempt=r.attempts + 1,
         )
         for r in rows

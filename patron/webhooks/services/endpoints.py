@@ -1,7 +1,8 @@
 """Endpoint management: create, edit, rotate the secret, enable/disable, test, retry.
 
 Every service checks ``webhook.manage`` and writes an activity entry in its
-transaction. Secrets are never written to the activity log.
+transaction. Secrets are stored encrypted (``patron.webhooks.vault``), returned in clear
+only by create and rotate (to be shown once), and never written to the activity log.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from patron.webhooks.models import EVENT_TYPES, TEST_EVENT, WebhookDelivery, Web
 from patron.webhooks.services.outbox import deliveries_create, envelope, new_event_id
 from patron.webhooks.signing import secret_generate
 from patron.webhooks.ssrf import UnsafeURL, check_url
+from patron.webhooks.vault import encrypt, rekey
 
 FIELDS = ("name", "url", "event_types", "segment_ids")
 AUDITED = ("name", "url", "event_types", "segment_ids", "is_active")
@@ -91,7 +93,9 @@ def endpoint_create(*, actor: Any, data: dict[str, Any]) -> tuple[WebhookEndpoin
     fields = _clean(dict(data), None)
     secret = secret_generate()
     endpoint = WebhookEndpoint.objects.create(
-        **fields, secret=secret, created_by=actor if getattr(actor, "pk", None) else None
+        **fields,
+        secret_encrypted=encrypt(secret),
+        created_by=actor if getattr(actor, "pk", None) else None,
     )
     activity_record(
         actor=actor,
@@ -131,13 +135,18 @@ def endpoint_rotate_secret(
     now = now or timezone.now()
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
     secret = secret_generate()
-    endpoint.previous_secret = endpoint.secret
+    endpoint.previous_secret_encrypted = rekey(endpoint.secret_encrypted)
     endpoint.previous_secret_expires_at = now + dt.timedelta(
         seconds=float(conf.get("PATRON_WEBHOOKS_SECRET_GRACE"))
     )
-    endpoint.secret = secret
+    endpoint.secret_encrypted = encrypt(secret)
     endpoint.save(
-        update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"]
+        update_fields=[
+            "secret_encrypted",
+            "previous_secret_encrypted",
+            "previous_secret_expires_at",
+            "updated_at",
+        ]
     )
     activity_record(
         actor=actor,
@@ -225,3 +234,26 @@ def delivery_retry(*, actor: Any, delivery: WebhookDelivery) -> WebhookDelivery:
 
     transaction.on_commit(deliver_schedule)
     return delivery
+
+
+@transaction.atomic
+def endpoint_secrets_rekey() -> int:
+    """Re-encrypt every endpoint's secrets under the first key (``patron webhooks rekey``).
+
+    All or nothing: a secret no configured key opens raises SecretUnreadable and nothing
+    changes. An operator's command (no actor); the activity log gets one entry.
+    """
+    done = 0
+    for endpoint in WebhookEndpoint.objects.select_for_update().order_by("pk"):
+        endpoint.secret_encrypted = rekey(endpoint.secret_encrypted)
+        endpoint.previous_secret_encrypted = rekey(endpoint.previous_secret_encrypted)
+        endpoint.save(update_fields=["secret_encrypted", "previous_secret_encrypted"])
+        done += 1
+    if done:
+        activity_record(
+            actor=None,
+            verb="webhook.secrets_rekeyed",
+            subject_type="webhookendpoint",
+            subject_label=f"{done} endpoint(s)",
+        )
+    return done

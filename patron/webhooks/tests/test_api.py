@@ -69,6 +69,11 @@ def test_crud_round_trip_and_the_secret_once(make_api_key: Any, fake_dns: Any) -
     verify(secret, sign_headers([secret], "msg_x", b"{}"), b"{}")
     got = c.get(f"{URL}/{pk}")
     assert got.status_code == 200 and "secret" not in got.json()
+    assert not {"secret_encrypted", "previous_secret_encrypted"} & set(got.json())
+    stored = WebhookEndpoint.objects.get(pk=pk).secret_encrypted
+    assert stored and stored != secret
+    for page in (got.content.decode(), c.get(URL).content.decode(), created.content.decode()):
+        assert stored not in page  # the ciphertext is never shown either
     assert secret not in c.get(URL).content.decode()
     patched = _send(c, "patch", f"{URL}/{pk}", {"name": "Renamed", "is_active": False})
     assert patched.status_code == 200

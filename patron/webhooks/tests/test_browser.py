@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from patron.accounts.services import roles_ensure_defaults, user_create
 from patron.webhooks.models import WebhookEndpoint
 from patron.webhooks.tests.conftest import Receiver
+from patron.webhooks.vault import decrypt
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "correct-horse-battery-staple-42"
@@ -34,11 +35,12 @@ def test_create_test_and_log(
     page.check("input[name=event_types][value='segment.entered']")
     page.click("button:has-text('Create endpoint')")
     endpoint = WebhookEndpoint.objects.get()
-    expect(page.locator("#webhook-secret")).to_have_value(endpoint.secret)
+    secret = decrypt(endpoint.secret_encrypted)
+    expect(page.locator("#webhook-secret")).to_have_value(secret)
     page.screenshot(path=str(tmp_path / "secret.png"), full_page=True)
     page.click("text=Done")
     expect(page.locator("h1")).to_have_text("<b>CRM</b> sync")
-    assert endpoint.secret not in page.content()
+    assert secret not in page.content()
     page.click("button:has-text('Send a test event')")
     expect(page.locator(".flash")).to_contain_text("Test event delivered (HTTP 200)")
     expect(page.locator("#delivery-log")).to_contain_text("Succeeded")

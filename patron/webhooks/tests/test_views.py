@@ -14,6 +14,7 @@ from patron.webhooks.models import WebhookDelivery, WebhookEndpoint
 from patron.webhooks.services import endpoint_send_test
 from patron.webhooks.tests.conftest import Receiver, Reply
 from patron.webhooks.urls import urlpatterns
+from patron.webhooks.vault import decrypt
 
 pytestmark = pytest.mark.django_db
 
@@ -153,16 +154,20 @@ def test_create_shows_the_secret_once_and_escapes_hostile_names(
     )
     assert response.status_code == 200
     endpoint = WebhookEndpoint.objects.get()
-    assert endpoint.secret.encode() in response.content
+    secret = decrypt(endpoint.secret_encrypted)
+    assert secret.startswith("whsec_") and secret.encode() in response.content
+    assert endpoint.secret_encrypted.encode() not in response.content
     assert response["Cache-Control"] == "no-store"
     assert b"<script>alert(1)" not in response.content
     assert b"&lt;script&gt;alert(1)&lt;/script&gt;" in response.content
     for page in (reverse("webhooks:list"), reverse("webhooks:detail", args=[endpoint.pk])):
         body = client.get(page).content
-        assert endpoint.secret.encode() not in body
+        assert secret.encode() not in body
+        assert endpoint.secret_encrypted.encode() not in body
         assert b"<svg onload" not in body
     entry = Activity.objects.get(verb="webhook.created")
-    assert endpoint.secret not in str(entry.changes)
+    assert secret not in str(entry.changes)
+    assert endpoint.secret_encrypted not in str(entry.changes)
 
 
 @pytest.mark.parametrize(
