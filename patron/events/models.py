@@ -143,8 +143,16 @@ class ContactEventSummary(models.Model):
         return f"{self.contact_id}: {self.event_count} events"
 
 
+#: How many of the most recent timestamps ``ContactEventCount`` keeps (docs/adr/0060).
+RECENT_K = 8
+#: Their columns, most recent first: ``recent_1 >= recent_2 >= ...``, NULL past ``count``.
+RECENT_FIELDS = tuple(f"recent_{i}" for i in range(1, RECENT_K + 1))
+
+
 class ContactEventCount(models.Model):
-    """How often, and when last and first, one contact did one named (track) event."""
+    """How often, and when last and first, one contact did one named (track) event; and
+    the timestamps of its ``RECENT_K`` most recent ones, so that "N times in the last D
+    days" is a comparison on this row rather than a count over events (ADR 0060)."""
 
     contact = models.ForeignKey(
         "contacts.Contact", on_delete=models.CASCADE, related_name="event_counts"
@@ -153,6 +161,14 @@ class ContactEventCount(models.Model):
     count = models.PositiveBigIntegerField(default=0)
     first_at = models.DateTimeField()
     last_at = models.DateTimeField()
+    recent_1 = models.DateTimeField(null=True, blank=True)
+    recent_2 = models.DateTimeField(null=True, blank=True)
+    recent_3 = models.DateTimeField(null=True, blank=True)
+    recent_4 = models.DateTimeField(null=True, blank=True)
+    recent_5 = models.DateTimeField(null=True, blank=True)
+    recent_6 = models.DateTimeField(null=True, blank=True)
+    recent_7 = models.DateTimeField(null=True, blank=True)
+    recent_8 = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

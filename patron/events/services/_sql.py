@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from django.db import connection, models
@@ -155,11 +155,12 @@ def upsert_many(
     rows: Sequence[Sequence[Any]],
     *,
     conflict: Sequence[str],
-    update: Mapping[str, str],
+    update: Mapping[str, str | Callable[[str], str]],
     chunk: int = 500,
 ) -> None:
     """Insert rows (values already as ``db_value`` gives them), or merge them into the
-    row with the same ``conflict`` columns: ``update`` says per column how (``MERGES``).
+    row with the same ``conflict`` columns: ``update`` says per column how (``MERGES``,
+    or a function of the quoted table name giving the SQL expression).
 
     Each (conflict key) must appear once in ``rows``.
     """
@@ -179,6 +180,8 @@ def upsert_many(
             sets.append(f"{col} = {least}({table}.{col}, excluded.{col})")
         elif how == "max":
             sets.append(f"{col} = {greatest}({table}.{col}, excluded.{col})")
+        elif callable(how):  # an expression of its own, given the quoted table name
+            sets.append(f"{col} = {how(table)}")
         else:
             raise ValueError(f"unknown merge {how!r}")
     columns = ", ".join(qn(_column(model, f)) for f in fields)

@@ -11,19 +11,28 @@ The hot path (see docs/performance.md): one raw read of the batch's summaries, a
 multi-row upsert per table (``INSERT ... ON CONFLICT DO UPDATE``, on SQLite and
 PostgreSQL alike). Counts per event name are not read at all: the upsert adds to them
 in the database (``count = count + excluded.count``), so it stays right however batches
-are split between processors.
+are split between processors. The same goes for each row's ``RECENT_K`` most recent
+timestamps (``recent_1`` newest): the batch's own newest K, newest first, are merged into
+the stored K by the upsert itself (``_recent_merge``), so late and out-of-order events
+land in their place without a read (docs/adr/0060-recent-event-timestamps.md).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.db import connection
 from django.utils import timezone
 
-from patron.events.models import ContactEventCount, ContactEventSummary, Event
+from patron.events.models import (
+    RECENT_FIELDS,
+    RECENT_K,
+    ContactEventCount,
+    ContactEventSummary,
+    Event,
+)
 from patron.events.services._sql import (
     datetime_adapter,
     from_db_datetime,
@@ -69,6 +78,37 @@ def _summaries(ids: list[int]) -> dict[int, list[Any]]:
     return out
 
 
+COUNT_COLUMNS = ("contact_id", "event", "count", "first_at", "last_at", *RECENT_FIELDS)
+
+
+def _recent_merge(i: int) -> Callable[[str], str]:
+    """The upsert's expression for ``recent_i``: the i-th newest of the stored K and the
+    batch's K (both newest first, NULL past the end).
+
+    The i-th largest of the union of two descending lists a and b is the largest of
+    ``min(a_j, b_(i-j))`` over j = 0..i, with a_0 = b_0 = +infinity: so
+    ``max(a_i, b_i, min(a_1, b_(i-1)), ..., min(a_(i-1), b_1))``. NULL counts as -infinity
+    (a sentinel below every timestamp, turned back into NULL at the end): scalar
+    GREATEST/LEAST (MAX/MIN on SQLite) only, no subquery: i + 1 terms for ``recent_i``.
+    """
+    pg = connection.vendor == "postgresql"
+    qn = connection.ops.quote_name
+    bottom = "'-infinity'::timestamptz" if pg else "''"
+    greatest, least = ("GREATEST", "LEAST") if pg else ("MAX", "MIN")
+
+    def expression(table: str) -> str:
+        def old(j: int) -> str:
+            return f"COALESCE({table}.{qn(RECENT_FIELDS[j - 1])}, {bottom})"
+
+        def new(j: int) -> str:
+            return f"COALESCE(excluded.{qn(RECENT_FIELDS[j - 1])}, {bottom})"
+
+        terms = [old(i), new(i)] + [f"{least}({old(j)}, {new(i - j)})" for j in range(1, i)]
+        return f"NULLIF({greatest}({', '.join(terms)}), {bottom})"
+
+    return expression
+
+
 def aggregates_apply(
     events_by_contact: Mapping[int, Iterable[tuple[str, str, dt.datetime]]],
 ) -> None:
@@ -102,17 +142,22 @@ def aggregates_apply(
             elif kind == _TRACK and name:
                 entry = counts.get(name)
                 if entry is None:
-                    counts[name] = [1, at, at]
+                    counts[name] = [1, at, at, [at]]
                 else:  # rows are in time order
                     entry[0] += 1
                     entry[2] = at
+                    entry[3].append(at)
         if s is None:
             continue
         summary_rows.append(
             (contact_id, db_value(s[0]), db_value(s[1]), s[2], s[3], s[4], s[5], now)
         )
-        for name, (count, first_at, last_at) in counts.items():
-            count_rows.append((contact_id, name, count, db_value(first_at), db_value(last_at)))
+        for name, (count, first_at, last_at, times) in counts.items():
+            recent = [db_value(t) for t in reversed(times[-RECENT_K:])]
+            recent += [None] * (RECENT_K - len(recent))
+            count_rows.append(
+                (contact_id, name, count, db_value(first_at), db_value(last_at), *recent)
+            )
     upsert_many(
         ContactEventSummary,
         SUMMARY_COLUMNS,
@@ -122,10 +167,15 @@ def aggregates_apply(
     )
     upsert_many(
         ContactEventCount,
-        ("contact_id", "event", "count", "first_at", "last_at"),
+        COUNT_COLUMNS,
         count_rows,
         conflict=("contact_id", "event"),
-        update={"count": "add", "first_at": "min", "last_at": "max"},
+        update={
+            "count": "add",
+            "first_at": "min",
+            "last_at": "max",
+            **{f: _recent_merge(i) for i, f in enumerate(RECENT_FIELDS, start=1)},
+        },
     )
 
 
