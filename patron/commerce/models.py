@@ -80,3 +80,31 @@ class OrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.name}"
+
+
+class ContactPurchaseSummary(models.Model):
+    """One contact's counted purchases (``summary.COUNTED_STATUSES``), kept exact by
+    ``summary.purchase_summary_refresh`` on every path that writes orders: segments read
+    order count, net total and average (total / count) from here instead of grouping the
+    orders table. No row: no counted order (count 0, total 0, no average)."""
+
+    contact = models.OneToOneField(
+        "contacts.Contact",
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="purchase_summary",
+    )
+    order_count = models.PositiveIntegerField()
+    #: Sum of ``total - refunded_amount`` over the counted orders.
+    total = models.DecimalField(max_digits=18, decimal_places=2)
+    first_order_at = models.DateTimeField()
+    last_order_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["total"], name="purchase_summary_total_idx"),
+            models.Index(fields=["order_count"], name="purchase_summary_count_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}: {self.order_count} orders, {self.total}"

@@ -19,6 +19,7 @@ from django.utils import timezone
 from patron.accounts.models import User
 from patron.commerce.models import Order, OrderLine, Product
 from patron.commerce.selectors import orders_visible_to
+from patron.commerce.summary import purchase_summary_refresh
 from patron.contacts.models import Contact
 from patron.contacts.selectors import contacts_visible_to, require
 from patron.core.clean import (
@@ -281,6 +282,7 @@ def order_create(*, actor: User, data: Mapping[str, Any]) -> Order:
         contact_id=contact.pk,
         changes={"after": {k: v for k, v in after.items() if v not in ("", None)}},
     )
+    purchase_summary_refresh([order.contact_id])
     contacts_changed([order.contact_id], what={"orders"})
     return order
 
@@ -346,6 +348,7 @@ def order_update(*, actor: User, order: Order | int, data: Mapping[str, Any]) ->
             contact_id=order.contact_id,
             changes=changes,
         )
+    purchase_summary_refresh([order.contact_id])
     contacts_changed([order.contact_id], what={"orders"})
     return order
 
@@ -357,6 +360,7 @@ def order_delete(*, actor: User, order: Order | int) -> None:
     pk, label, contact_id = order.pk, str(order), order.contact_id
     before = snapshot(order, ORDER_TRACKED)
     order.delete()
+    purchase_summary_refresh([contact_id])
     contacts_changed([contact_id], what={"orders"})
     activity_record(
         actor=actor,

@@ -51,7 +51,8 @@ from django.db.models.lookups import (
 )
 from django.utils import timezone
 
-from patron.commerce.models import Order, OrderLine
+from patron.commerce.models import ContactPurchaseSummary, Order, OrderLine
+from patron.commerce.summary import AverageOrderValue
 from patron.contacts.models import Contact, ContactCompany, ContactListMember, CustomFieldValue
 from patron.events.models import ContactEventCount, ContactEventSummary, Event
 from patron.privacy.models import Consent
@@ -471,14 +472,37 @@ class Compiler:
         return self._window(rows, "placed_at", days)
 
     def _c_orders(self, c: dict[str, Any]) -> Q:
-        rows = self._orders(c["within_days"])
         value = self._number(NUMBER, c["value"])
+        if c["within_days"] is None:
+            return self._purchases(c["measure"], c["op"], value)
+        rows = self._orders(c["within_days"])
         if c["measure"] == "count":
             return self._count(rows, c["op"], value)
         net = F("total") - F("refunded_amount")
         if c["measure"] == "total":
             return self._aggregate(rows, Sum(net), c["op"], value, Decimal(0))
         return self._aggregate(rows, Avg(net), c["op"], value, None)
+
+    def _purchases(self, measure: str, op: str, value: Any) -> Q:
+        """A purchase condition over all time, from the per-contact purchase summary (one
+        indexed row per buyer, ADR 0061) instead of grouping the orders. A contact without
+        a row has count 0, total 0 and no average, as the grouped orders gave."""
+        if op == "neq":
+            return ~self._purchases(measure, "eq", value)
+        rows = ContactPurchaseSummary.objects.filter(contact_id=OuterRef("pk"))
+        if measure == "average":
+            avg = AverageOrderValue()
+            if op == "between":
+                pred = Q(GreaterThanOrEqual(avg, value[0])) & Q(LessThanOrEqual(avg, value[1]))
+            else:
+                pred = Q(_LOOKUPS[op](avg, value))
+            return Q(Exists(rows.filter(pred)))
+        count = measure == "count"
+        column = "order_count" if count else "total"
+        pred = self.predicate(column, NUMBER, op, value, text_blank=False, integer=count)
+        if self._zero_ok(op, value):  # contacts without a row match: exclude failing rows
+            return ~Q(Exists(rows.filter(~pred)))
+        return Q(Exists(rows.filter(pred)))
 
     def _c_bought(self, c: dict[str, Any]) -> Q:
         rows = OrderLine.objects.filter(

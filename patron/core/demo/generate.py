@@ -31,6 +31,7 @@ from tqdm import tqdm
 from patron.accounts.models import Team, User
 from patron.accounts.services import roles_ensure_defaults, user_create
 from patron.commerce.models import Order, OrderLine, Product
+from patron.commerce.summary import purchase_summary_refresh
 from patron.contacts.models import (
     Company,
     Contact,
@@ -521,6 +522,7 @@ class _Generator:
                 ln.order_id = order.pk
                 lines.append(ln)
         self._insert(lines)
+        purchase_summary_refresh({o.contact_id for o in orders})
         tickets = self._insert(by.get(Ticket, []))
         surveys = list(by.get(SurveyResponse, []))
         for ticket in tickets:

@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from patron.commerce.models import Order, OrderLine, Product
+from patron.commerce.summary import purchase_summary_refresh
 from patron.core.services import activity_record
 from patron.events.models import Event
 from patron.events.services.profile import Problems
@@ -141,6 +142,7 @@ def order_from_event(*, actor: Any, event: Event, contact_id: int, problems: Pro
     if order.status != Order.Status.CANCELLED and not (created and kind == ORDER_REFUNDED):
         order.status = _status(order)
     order.save()
+    purchase_summary_refresh([order.contact_id])
     if kind == ORDER_COMPLETED:
         skus = {line["sku"] for line in lines if line["sku"]}
         products = {p.sku: p for p in Product.objects.filter(sku__in=skus)} if skus else {}

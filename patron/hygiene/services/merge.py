@@ -54,6 +54,7 @@ SINGLE_FIELDS = (
 DERIVED_TABLES: dict[str, str] = {
     "events.contacteventsummary": "patron.events.services.aggregates.aggregates_rebuild",
     "events.contacteventcount": "patron.events.services.aggregates.aggregates_rebuild",
+    "commerce.contactpurchasesummary": "patron.commerce.summary.purchase_summary_refresh",
 }
 UNITS: dict[str, tuple[str, ...]] = {**GROUPS, **{f: (f,) for f in SINGLE_FIELDS}}
 FIELD_TO_UNIT = {f: unit for unit, fields in UNITS.items() for f in fields}

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from patron.accounts.models import User
+from patron.commerce.summary import purchase_summary_refresh
 from patron.contacts.models import Contact, ContactIdentity
 from patron.core.permissions import PermissionDenied
 from patron.core.services import activity_record
@@ -161,6 +162,8 @@ def contact_merge_undo(*, actor: User | None, merge: MergeRecord | int) -> Merge
             missing[key] = len(ids) - back
     if missing:
         report["moved_rows_gone_or_reassigned"] = missing
+    # Orders moved back (and any changed since): the purchase summaries follow them.
+    purchase_summary_refresh([record.survivor_id, record.merged_id])
 
     record.undone_at = timezone.now()
     record.undone_by = actor if getattr(actor, "pk", None) else None

@@ -10,6 +10,7 @@ from django.apps import apps
 from django.utils import timezone
 
 from patron.commerce.models import Order, OrderLine
+from patron.commerce.summary import purchase_summary_refresh
 from patron.contacts.models import (
     Company,
     Contact,
@@ -67,6 +68,7 @@ def attach_everything(c: Contact, n: int = 1, *, seed: int = 0) -> None:
             source="form",
             recorded_at=when,
         )
+    purchase_summary_refresh([c.pk])
 
 
 def shared_things(a: Contact, b: Contact) -> None:

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from patron.commerce.models import Order
+from patron.commerce.summary import purchase_summary_refresh
 from patron.contacts.models import Contact, ContactListMember, Tag
 from patron.core.models import Activity
 from patron.events.models import Event
@@ -91,6 +92,7 @@ def _mutate(rng: random.Random, ids: list[int], now: dt.datetime) -> tuple[list[
             total=Decimal(rng.choice([20, 100, 250])),
             placed_at=now - dt.timedelta(days=rng.randint(0, 40)),
         )
+        purchase_summary_refresh([cid])
         return [cid], ["orders"]
     if kind == "consent":
         Consent.objects.create(

@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from patron.commerce.models import Order
+from patron.commerce.summary import purchase_summary_refresh
 from patron.contacts.models import Contact
 from patron.segments.models import Segment, SegmentMembership
 from patron.segments.presets import PRESETS
@@ -36,6 +37,7 @@ def test_template_is_editable_and_a_segment_made_from_it_is_live(marketing_user_
         Order.objects.create(
             contact=buyer, total=Decimal(10), placed_at=timezone.now() - dt.timedelta(days=1)
         )
+    purchase_summary_refresh([buyer.pk])
     seg = segment_create(
         actor=marketing_user_p, data={"name": "Repeat buyers", "rules": template.rules}
     )

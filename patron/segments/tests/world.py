@@ -10,6 +10,7 @@ from typing import Any
 
 from patron.accounts.models import Team, User
 from patron.commerce.models import Order, OrderLine
+from patron.commerce.summary import purchase_summary_refresh
 from patron.contacts.models import (
     Company,
     Contact,
@@ -127,6 +128,7 @@ def build_world(seed: int, n: int = 12, now: dt.datetime = NOW) -> World:
         _support(rng, c, now)
         _consents(rng, c, now)
     aggregates_rebuild(world.contacts)
+    purchase_summary_refresh(world.contacts)  # orders above are written directly
     return world
 
 
