@@ -276,6 +276,9 @@ def _load_all(scale: float, rng: random.Random, pg: bool, t0: float) -> None:
     _load("commerce_order", ["id", "contact_id", "status", "subtotal", "total",
           "refunded_amount", "placed_at", "created_at", "updated_at"], orders(), pg)  # fmt: skip
     print(f"  orders {time.perf_counter() - t0:.0f}s", flush=True)
+    from patron.commerce.summary import purchase_summary_rebuild
+
+    purchase_summary_rebuild()  # the per-contact purchase summary (ADR 0061)
 
 
 def _derived(pg: bool) -> None:
