@@ -66,3 +66,34 @@ class Consent(models.Model):
         if self.pk is not None and not kwargs.get("force_insert"):
             raise TypeError("The consent ledger is append-only: record a new entry instead.")
         super().save(*args, **kwargs)
+
+
+class Erasure(models.Model):
+    """The record that a person was erased (GDPR Art. 17), holding no personal data.
+
+    ``contact_id`` is the id the contact had (ids are never reused); ``removed`` counts
+    what was deleted, by kind (e.g. ``{"webhook_deliveries": 3, "events.Event": 12}``).
+    Its ``matches`` are keyed hashes of the person's identifiers, so a later import or
+    tracking call can recognise them without the values being kept.
+    """
+
+    contact_id = models.BigIntegerField(db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200, blank=True)
+    removed = models.JSONField(default=dict, blank=True)
+    erased_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"erasure of contact {self.contact_id}"
+
+
+class ErasureMatch(models.Model):
+    """HMAC-SHA256 (hex) of one identifier of an erased person ("email:a@b.com", ...)."""
+
+    erasure = models.ForeignKey(Erasure, on_delete=models.CASCADE, related_name="matches")
+    digest = models.CharField(max_length=64, db_index=True)
+
+    def __str__(self) -> str:
+        return self.digest[:12]

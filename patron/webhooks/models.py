@@ -59,6 +59,8 @@ class WebhookDelivery(models.Model):
     )
     event_id = models.CharField(max_length=64)
     event_type = models.CharField(max_length=64)
+    #: The contact the event is about (none for test events): erasure finds them by it.
+    contact_id = models.BigIntegerField(null=True, blank=True)
     payload = models.JSONField(default=dict)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
@@ -75,6 +77,11 @@ class WebhookDelivery(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_due_idx"),
+            models.Index(
+                fields=["contact_id"],
+                condition=models.Q(contact_id__isnull=False),
+                name="webhook_delivery_contact_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -11,69 +11,36 @@ Django's ``SECRET_KEY``. Every key string goes through HKDF-SHA256 with a purpos
 so the bytes that encrypt secrets are never the bytes Django signs cookies with. Keys
 derived from ``SECRET_KEY`` and ``SECRET_KEY_FALLBACKS`` always decrypt too, so setting
 ``PATRON_SECRETS_KEY`` later (or rotating ``SECRET_KEY`` through its fallbacks) does not
-lose the secrets already stored. See docs/adr/0051-webhook-secrets-at-rest.md.
+lose the secrets already stored. The key list and derivation live in
+``patron.privacy.keys``. See docs/adr/0051-webhook-secrets-at-rest.md.
 """
 
 from __future__ import annotations
 
 import base64
 import functools
-import os
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
+
+from patron.privacy.keys import configured_keys, derive, key_texts
 
 #: HKDF "info": binds derived keys to this one use (change it and every secret is lost).
 PURPOSE = b"patron.webhooks.signing-secret.v1"
-SALT = b"patron-secrets-at-rest"
+
+__all__ = ["SecretUnreadable", "configured_keys", "decrypt", "encrypt", "rekey"]
 
 
 class SecretUnreadable(Exception):
     """A stored secret that no configured key decrypts (wrong key, or tampered with)."""
 
 
-def _derive(key_text: str) -> bytes:
-    raw = HKDF(algorithm=hashes.SHA256(), length=32, salt=SALT, info=PURPOSE).derive(
-        key_text.encode()
-    )
-    return base64.urlsafe_b64encode(raw)
-
-
-def configured_keys() -> list[str]:
-    """The key strings, first (encrypting) first; settings win over the environment."""
-    raw = getattr(settings, "PATRON_SECRETS_KEY", None)
-    if raw is None:
-        raw = os.environ.get("PATRON_SECRETS_KEY", "")
-    items = raw if isinstance(raw, (list, tuple)) else str(raw).split(",")
-    keys = [k.strip() for k in items if k and k.strip()]
-    for k in keys:
-        if len(k) < 32:
-            raise ImproperlyConfigured("Each PATRON_SECRETS_KEY entry needs 32 characters or more.")
-    return keys
-
-
-def _key_texts() -> tuple[str, ...]:
-    django_keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-    out: list[str] = []
-    for k in [*configured_keys(), *django_keys]:
-        if k and k not in out:
-            out.append(k)
-    return tuple(out)
-
-
 @functools.lru_cache(maxsize=8)
-def _fernet(key_texts: tuple[str, ...]) -> MultiFernet:
-    return MultiFernet([Fernet(_derive(k)) for k in key_texts])
+def _fernet(texts: tuple[str, ...]) -> MultiFernet:
+    return MultiFernet([Fernet(base64.urlsafe_b64encode(derive(k, PURPOSE))) for k in texts])
 
 
 def _box() -> MultiFernet:
-    texts = _key_texts()
-    if not texts:
-        raise ImproperlyConfigured("No key to encrypt webhook secrets: set SECRET_KEY.")
-    return _fernet(texts)
+    return _fernet(key_texts())
 
 
 def encrypt(secret: str) -> str:

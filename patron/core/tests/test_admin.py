@@ -28,7 +28,7 @@ from patron.events.models import (
     RejectedMessage,
     Source,
 )
-from patron.privacy.models import Consent
+from patron.privacy.models import Consent, Erasure, ErasureMatch
 from patron.support.models import Ticket
 
 # Apps whose admin this project owns: every model needs a row so its change page is tested.
@@ -52,6 +52,8 @@ def site(db: None, tmp_path: Path, make_api_key: Callable[..., str]) -> None:
     IdentityConflict.objects.create(
         survivor=contact, merged=other, kind="email", value="a@b.example"
     )
+    erasure = Erasure.objects.create(contact_id=10**9, removed={"contacts.Contact": 1})
+    ErasureMatch.objects.create(erasure=erasure, digest="0" * 64)
 
 
 @pytest.fixture

@@ -28,6 +28,14 @@ def envelope(event_type: str, occurred_at: dt.datetime, data: dict[str, Any]) ->
     return {"type": event_type, "timestamp": occurred_at.isoformat(), "data": data}
 
 
+def contact_of(payload: dict[str, Any]) -> int | None:
+    """The contact an event is about: ``data.contact.id`` of the envelope, if any."""
+    data = payload.get("data")
+    contact = data.get("contact") if isinstance(data, dict) else None
+    pk = contact.get("id") if isinstance(contact, dict) else None
+    return pk if isinstance(pk, int) and not isinstance(pk, bool) else None
+
+
 def _active() -> list[WebhookEndpoint]:
     return list(
         WebhookEndpoint.objects.filter(is_active=True).only("pk", "event_types", "segment_ids")
@@ -61,6 +69,7 @@ _COLUMNS = (
     "endpoint_id",
     "event_id",
     "event_type",
+    "contact_id",
     "payload",
     "status",
     "attempts",
@@ -103,8 +112,11 @@ def deliveries_create(
     with connection.cursor() as cursor:
         for event_id, event_type, payload in events:
             body = payload_field.get_db_prep_save(payload, connection)  # type: ignore[union-attr]
+            contact = contact_of(payload)
             for ep in endpoints:
-                rows.append((ep.pk, event_id, event_type, body, pending, 0, "", at, at, at))
+                rows.append(
+                    (ep.pk, event_id, event_type, contact, body, pending, 0, "", at, at, at)
+                )
             if len(rows) >= BATCH:
                 cursor.executemany(sql, rows)
                 made += len(rows)
@@ -162,3 +174,16 @@ def enqueue_segment_changes(
         )
         made += deliveries_create(endpoints, events, occurred_at)
     return made
+
+
+def deliveries_erase(contact_ids: Sequence[int]) -> int:
+    """Delete every delivery about these contacts, pending or past (privacy erasure).
+
+    Pending ones are never sent: a claimed one whose row is gone records nothing (its
+    outcome update matches no row). Returns how many were deleted.
+    """
+    ids = [int(c) for c in contact_ids]
+    if not ids:
+        return 0
+    deleted, _ = WebhookDelivery.objects.filter(contact_id__in=ids).delete()
+    return deleted
