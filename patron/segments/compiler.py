@@ -54,7 +54,13 @@ from django.utils import timezone
 from patron.commerce.models import ContactPurchaseSummary, Order, OrderLine
 from patron.commerce.summary import AverageOrderValue
 from patron.contacts.models import Contact, ContactCompany, ContactListMember, CustomFieldValue
-from patron.events.models import ContactEventCount, ContactEventSummary, Event
+from patron.events.models import (
+    RECENT_FIELDS,
+    RECENT_K,
+    ContactEventCount,
+    ContactEventSummary,
+    Event,
+)
 from patron.privacy.models import Consent
 from patron.segments.jsonexpr import JsonBool, JsonNumber, JsonPresent, JsonText
 from patron.segments.rules.catalogue import BOOLEAN, DATE, DATETIME, NUMBER, Catalogue, FieldSpec
@@ -427,11 +433,60 @@ class Compiler:
         events = self._window(events, "timestamp", c["within_days"])
         for w in c["where"]:
             events = events.filter(self._property(w))
+        if not c["where"] and count <= RECENT_K - (op != "gte"):
+            return self._recent(c["event"], op, count, c["within_days"], events)
         if (op, count) == ("gte", 1):
             return Q(Exists(events.filter(contact_id=OuterRef("pk"))))
         if (op, count) in (("eq", 0), ("lte", 0)):
             return ~Q(Exists(events.filter(contact_id=OuterRef("pk"))))
         return self._aggregate(events, Count("id"), op, count, 0)
+
+    def _recent(self, event: str, op: str, n: int, days: int, events: QuerySet) -> Q:
+        """Performed ``event`` ``op`` n times in the last ``days``, from the aggregate row's
+        ``RECENT_K`` newest timestamps (ADR 0060), exact in both modes:
+
+        - c = how many stored timestamps lie in the window [now - days, now];
+        - the row is *complete* for the window when every in-window event is stored:
+          it has at most K events, or the K-th newest is before the window;
+        - otherwise (only with K events in the window or in the future) the true count
+          is c or more: c alone decides ">= n" when c >= n and "<= n" / "= n" when c > n
+          (hence n <= K, resp. n < K); what is left is counted from the events, for
+          those rows only (correlated, over ``event_contact_name_idx``).
+
+        Contacts without a row have count 0. A row can pass (negated form: fail) only if
+        its n-th (n+1-th) newest timestamp is at or after the window's start: a cheap
+        first filter.
+        """
+        if (op, n) == ("gte", 0):
+            return TRUE
+        since = self.now - dt.timedelta(days=days)
+        stored = [
+            Case(
+                When(Q(**{f"{f}__gte": since, f"{f}__lte": self.now}), then=Value(1)),
+                default=Value(0),
+                output_field=IntegerField(),
+            )
+            for f in RECENT_FIELDS
+        ]
+        c = reduce(operator.add, stored)
+        complete = Q(count__lte=RECENT_K) | Q(**{f"{RECENT_FIELDS[-1]}__lt": since})
+        counted = events.filter(contact_id=OuterRef("contact_id")).order_by()
+        total = Subquery(counted.values("contact_id").annotate(n=Count("id")).values("n"))
+
+        def rest(lookup: Any) -> Q:  # the true count, for incomplete rows only
+            return ~complete & Q(lookup(Coalesce(total, Value(0)), n))
+
+        rows = ContactEventCount.objects.filter(contact_id=OuterRef("pk"), event=event)
+        if self._zero_ok(op, n):  # at most n, exactly 0 (= at most 0): no row failing
+            fails = Q(GreaterThan(c, n)) | rest(GreaterThan)
+            first = Q(**{f"{RECENT_FIELDS[n]}__gte": since})
+            return ~Q(Exists(rows.filter(first).filter(fails)))
+        if op == "gte":
+            passes = Q(GreaterThanOrEqual(c, n)) | rest(GreaterThanOrEqual)
+        else:  # exactly n >= 1
+            passes = (complete & Q(Exact(c, n))) | (Q(LessThanOrEqual(c, n)) & rest(Exact))
+        first = Q(**{f"{RECENT_FIELDS[n - 1]}__gte": since})
+        return Q(Exists(rows.filter(first).filter(passes)))
 
     def _property(self, w: dict[str, Any]) -> Q:
         """One event property filter, as a non-NULL boolean condition on the event row."""

@@ -147,7 +147,8 @@ def other_condition(
             "kind": "event",
             "event": draw(text(EVENTS)),
             "op": draw(st.sampled_from(["at_least", "at_most", "exactly"])),
-            "count": draw(st.integers(0, 3)),
+            # Around the K (8) recent timestamps kept per contact and event (ADR 0060).
+            "count": draw(st.one_of(st.integers(0, 3), st.integers(6, 9))),
             "within_days": draw(_window()),
             "where": draw(st.lists(property_filter(pool), max_size=2)),
         }

@@ -180,15 +180,42 @@ def _props(rng: random.Random) -> dict[str, Any]:
     return props
 
 
+def _burst(rng: random.Random, now: dt.datetime) -> list[dt.datetime]:
+    """Many events of one name around the windows' edges, so that counts in a window
+    reach and pass the stored recent timestamps' K (8): exactly at a window's start or
+    at now, just outside, in the future (up to the ingest's day of tolerance and more)."""
+    out = []
+    for _ in range(rng.randint(3, 13)):
+        pick = rng.random()
+        if pick < 0.2:
+            at = now - dt.timedelta(days=rng.choice([1, 7, 30, 45]))
+        elif pick < 0.25:
+            at = now
+        elif pick < 0.4:
+            at = now + dt.timedelta(seconds=rng.randint(1, 3 * 86400))
+        elif pick < 0.5:
+            at = now - dt.timedelta(days=rng.choice([1, 7, 30, 45]), microseconds=1)
+        else:
+            at = now - dt.timedelta(seconds=rng.randint(0, 10 * 86400))
+        out.append(at)
+    return out
+
+
 def _events(rng: random.Random, c: Contact, now: dt.datetime) -> None:
     rows = []
-    for _ in range(rng.randint(0, 6)):
-        at = _when(rng, now)
+    kinds = ["track", "track", "track", "page"]
+    named = [
+        (rng.choice(kinds), rng.choice(EVENTS), _when(rng, now)) for _ in range(rng.randint(0, 6))
+    ]
+    if rng.random() < 0.35:
+        name = rng.choice(EVENTS)
+        named += [("track", name, at) for at in _burst(rng, now)]
+    for kind, name, at in named:
         rows.append(
             Event(
                 contact=c,
-                type=rng.choice(["track", "track", "track", "page"]),
-                event=rng.choice(EVENTS),
+                type=kind,
+                event=name,
                 timestamp=at,
                 received_at=at,
                 properties=_props(rng),
