@@ -29,7 +29,10 @@ from typing import Any
 
 DATA_DIR = Path(os.environ.get("PATRON_BENCH_DATA", "/work/bench-data"))
 PG_NAME = "patron_bench_segments"
-VERSION = 3  # bump when the generated data changes shape
+VERSION = 4  # bump when the generated data changes shape (4: recent event timestamps)
+#: Older generations brought up to date in place, without generating again: version ->
+#: what it lacks (filled by ``_upgrade``).
+UPGRADES = {3: "ContactEventCount.recent_1..8 (events migration 0008)"}
 EVENTS = ["Viewed Product", "Added to Cart", "Signed Up", "Searched", "Opened Email"]
 EVENT_WEIGHTS = [50, 15, 2, 25, 8]
 COUNTRIES = ["US", "DE", "FR", "GB", "ES", "IT", "NL", "BR", "IN", "JP"]
@@ -119,6 +122,13 @@ def generate(scale: float, seed: int = 7) -> None:
         call_command("migrate", verbosity=0)
         print(f"reusing the generated database ({spec})", flush=True)
         return
+    if (
+        found is not None
+        and found.get("version") in UPGRADES
+        and all(found.get(k) == spec[k] for k in ("scale", "seed"))
+    ):
+        _upgrade(found, spec)
+        return
     if found is not None or _has_tables():
         print(f"marker {found} does not match {spec}: regenerating", flush=True)
         _reset()
@@ -139,18 +149,75 @@ def generate(scale: float, seed: int = 7) -> None:
                     f" (SELECT MAX(id) FROM {table}))"
                 )
     print(f"  {len(indexes)} indexes re-created {time.perf_counter() - t0:.0f}s", flush=True)
-    if pg:
-        import psycopg
-
-        with psycopg.connect(_dsn(), autocommit=True) as c:
-            c.execute("VACUUM ANALYZE")
-    else:
-        with connection.cursor() as cur:
-            cur.execute("ANALYZE")
+    _analyze([""])  # the whole database
     with connection.cursor() as cur:
         cur.execute("CREATE TABLE bench_segments_marker (spec TEXT NOT NULL)")
         cur.execute("INSERT INTO bench_segments_marker (spec) VALUES (%s)", [json.dumps(spec)])
     print(f"generated in {time.perf_counter() - t0:.0f}s", flush=True)
+
+
+def _upgrade(found: dict[str, Any], spec: dict[str, Any]) -> None:
+    """Bring an older generation of the same data up to ``spec`` in place: migrate (the
+    events migration 0008 fills the recent timestamps of existing rows), fill them here
+    if the migration had run before the rows were loaded, re-analyse, new marker."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    print(f"upgrading {found} -> {spec}: {UPGRADES[found['version']]}", flush=True)
+    t0 = time.perf_counter()
+    call_command("migrate", verbosity=0)
+    print(f"  migrate {time.perf_counter() - t0:.0f}s", flush=True)
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT COUNT(*) FROM events_contacteventcount WHERE recent_1 IS NULL AND count > 0"
+        )
+        missing = cur.fetchone()[0]
+    if missing:
+        _fill_recent()
+        print(f"  {missing:,} rows filled {time.perf_counter() - t0:.0f}s", flush=True)
+    _analyze(["events_contacteventcount"])
+    with connection.cursor() as cur:
+        cur.execute("UPDATE bench_segments_marker SET spec = %s", [json.dumps(spec)])
+    print(f"upgraded in {time.perf_counter() - t0:.0f}s", flush=True)
+
+
+def _analyze(tables: list[str]) -> None:
+    """``VACUUM ANALYZE`` (PostgreSQL) / ``ANALYZE`` (SQLite) of tables ("": all)."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        import psycopg
+
+        with psycopg.connect(_dsn(), autocommit=True) as c:
+            for table in tables:
+                c.execute(f"VACUUM ANALYZE {table}".strip())
+    else:
+        with connection.cursor() as cur:
+            for table in tables:
+                cur.execute(f"ANALYZE {table}".strip())
+
+
+def _fill_recent() -> None:
+    """Each event-count row's newest timestamps, by the events migration's own backfill
+    (one statement over the event table)."""
+    import importlib
+
+    from django.db import connection, transaction
+
+    backfill = importlib.import_module(
+        "patron.events.migrations.0008_contact_event_recent_timestamps"
+    ).backfill
+
+    class Editor:  # what the backfill uses of a schema editor
+        def __init__(self) -> None:
+            self.connection = connection
+
+        def execute(self, sql: str) -> None:
+            with connection.cursor() as cur:
+                cur.execute(sql)
+
+    with transaction.atomic():
+        backfill(None, Editor())
 
 
 def sqlite_ts(d: dt.datetime) -> str:
@@ -313,6 +380,8 @@ def _derived(pg: bool) -> None:
             " SELECT contact_id, event, COUNT(*), MIN(timestamp), MAX(timestamp)"
             " FROM events_event GROUP BY contact_id, event"
         )
+    _fill_recent()
+    with transaction.atomic(), connection.cursor() as cur:
         cur.execute(
             "INSERT INTO events_contacteventsummary (contact_id, first_seen, last_seen,"
             " event_count, page_views, screen_views, sessions, updated_at)"
