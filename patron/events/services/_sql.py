@@ -98,8 +98,13 @@ def driver_cursor() -> Iterator[Any]:
     raw = connection.connection
     if connection.vendor == "postgresql":
         import psycopg
+        from psycopg.types.datetime import TimestamptzLoader
 
         with psycopg.Cursor(raw) as cursor:
+            # psycopg's own timestamptz loader (C with psycopg[binary]) in place of
+            # Django's Python subclass: the same aware UTC datetimes (the connection's
+            # time zone is UTC), 5x less CPU a value; the processor reads ~5 per event.
+            cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
             yield cursor
     else:
         cursor = raw.cursor()

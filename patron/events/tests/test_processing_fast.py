@@ -1,0 +1,109 @@
+"""The processor's hot-path shortcuts (docs/performance.md, processing fourth pass) keep
+its results: bulk profile writes, the driver cursor's datetimes, asynchronous commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from patron.contacts.models import Contact
+from patron.core.models import Activity
+from patron.events.models import Event
+from patron.events.services._sql import driver_cursor, from_db_datetime
+from patron.events.services.ingest import events_ingest
+from patron.events.services.processing import events_process_pending, int_array
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_processing")]
+
+T0 = dt.datetime(2025, 3, 1, 9, 0, tzinfo=dt.UTC)
+_ids = iter(range(1, 1_000_000))
+
+
+def send(source: Any, *messages: dict[str, Any]) -> None:
+    msgs = [{"messageId": f"f{next(_ids)}", "timestamp": T0.isoformat(), **m} for m in messages]
+    result = events_ingest(source=source, messages=msgs, received_at=T0 + dt.timedelta(days=1))
+    assert not result.rejected, result.rejected
+
+
+def test_profiles_of_one_batch_are_written_together_each_with_its_own_columns(source_key):
+    # Given contacts that exist, with a stale updated_at
+    source, _ = source_key
+    send(source, *({"type": "track", "userId": f"u{i}", "event": "Seen"} for i in range(3)))
+    events_process_pending()
+    old = timezone.now() - dt.timedelta(days=3)
+    Contact.objects.update(updated_at=old, job_title="Keeper")
+    # When one batch brings different traits for each (different columns to write)
+    send(
+        source,
+        {"type": "identify", "userId": "u0", "traits": {"name": "Ada Lovelace"}},
+        {"type": "identify", "userId": "u1", "traits": {"email": "bo@example.com"}},
+        {"type": "identify", "userId": "u2",
+         "traits": {"phone": "+44 20 7946 0018", "birthday": "1990-12-10", "title": "CTO"}},
+    )  # fmt: skip
+    assert events_process_pending() == (3, False)
+    # Then each contact has its own new values, and the columns it did not get are kept
+    by_user = {c.identities.get(kind="user_id").value: c for c in Contact.objects.all()}
+    ada, bo, cy = by_user["u0"], by_user["u1"], by_user["u2"]
+    assert (ada.first_name, ada.last_name, ada.full_name, ada.email) == (
+        "Ada",
+        "Lovelace",
+        "Ada Lovelace",
+        "",
+    )
+    assert ada.name_key and ada.job_title == "Keeper"
+    assert "ada" in ada.search_text
+    assert (bo.email, bo.email_match_key, bo.first_name) == ("bo@example.com", "bo@example.com", "")
+    assert (cy.phone, cy.birthday, cy.job_title) == ("+442079460018", dt.date(1990, 12, 10), "CTO")
+    assert all(c.updated_at > old for c in (ada, bo, cy))
+    # and each change is in the activity log
+    assert Activity.objects.filter(verb="contact.updated").count() == 3
+
+
+def test_driver_cursor_datetimes_are_the_orms(source_key):
+    source, _ = source_key
+    send(source, {"type": "track", "userId": "u1", "event": "Seen"})
+    event = Event.objects.get()
+    with driver_cursor() as cursor:
+        cursor.execute("SELECT timestamp, received_at FROM events_event WHERE id = %s", [event.pk])
+        raw = cursor.fetchall()[0]
+    assert (from_db_datetime(raw[0]), from_db_datetime(raw[1])) == (T0, event.received_at)
+    if connection.vendor == "postgresql":  # aware, in UTC, as the ORM gives them
+        assert raw == (event.timestamp, event.received_at)
+        assert raw[0].utcoffset() == dt.timedelta(0)
+
+
+def test_int_array_literal():
+    assert int_array([3, None, 12]) == "{3,NULL,12}"
+    assert int_array([]) == "{}"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL setting")
+def test_a_batch_commits_asynchronously_and_only_the_batch(source_key, monkeypatch):
+    # Given a waiting event
+    source, _ = source_key
+    send(source, {"type": "track", "userId": "u1", "event": "Seen"})
+    from patron.events.services import processing
+
+    seen: list[str] = []
+    real = processing.aggregates_apply
+
+    def spy(rows: Any) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            seen.append(cursor.fetchone()[0])
+        real(rows)
+
+    monkeypatch.setattr(processing, "aggregates_apply", spy)
+    # When it is processed
+    assert events_process_pending() == (1, False)
+    # Then the batch's transaction did not wait for the WAL flush, and later ones do
+    assert seen == ["off"]
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
+    assert Event.objects.get().processed
