@@ -309,11 +309,22 @@ def test_rollback_keeps_values_changed_after_the_import(
     assert {"contact_id": c.pk, "field": "city"} in job.rollback_report["conflicts"]
 
 
+@pytest.mark.parametrize(
+    ("commit_rows", "committed_chunks", "committed"), [(7, 3, 20), (14, 2, 14)]
+)
 def test_a_crash_mid_run_resumes_and_creates_every_row_exactly_once(
-    admin_user_p: Any, write_csv: Any, monkeypatch: pytest.MonkeyPatch
+    admin_user_p: Any,
+    write_csv: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    commit_rows: int,
+    committed_chunks: int,
+    committed: int,
 ) -> None:
     # Given a file of 50 rows imported 7 rows a chunk, and a crash in the 4th chunk's write
+    # (chunks committed one by one, or two to a transaction: then the crash also undoes
+    # the 3rd chunk, written in the same transaction)
     monkeypatch.setenv("PATRON_IMPORT_CHUNK_ROWS", "7")
+    monkeypatch.setenv("PATRON_IMPORT_COMMIT_ROWS", str(commit_rows))
     rows = [["email", "first_name"]] + [[f"p{i}@example.com", f"P{i}"] for i in range(50)]
     rows.insert(20, [f"p{3}@example.com", "repeat"])  # an in-file repeat before the crash
     path = write_csv(rows)
@@ -334,8 +345,10 @@ def test_a_crash_mid_run_resumes_and_creates_every_row_exactly_once(
     with pytest.raises(KeyboardInterrupt):
         import_job_run(job_id=job.pk, workers=0)
     job.refresh_from_db()
-    assert job.status == ImportJob.Status.RUNNING and job.chunks_done == 3
-    assert Contact.objects.count() == 20  # 21 rows in 3 chunks, one of them a repeat
+    assert job.status == ImportJob.Status.RUNNING and job.chunks_done == committed_chunks
+    # 7 rows a chunk; the repeat is the 20th row, in the 3rd chunk
+    assert Contact.objects.count() == committed
+    assert job.rows_done == committed_chunks * 7
     # When it is resumed (the runner is gone: its heartbeat is old)
     monkeypatch.setattr(chunk_module.ChunkProcessor, "write", real_write)
     ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
