@@ -10,6 +10,7 @@ compiles SQL value by value.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections import defaultdict
@@ -25,6 +26,7 @@ from patron.core.demo.bulk import FastInsert
 MULTI_ROWS = 500
 SPENT: defaultdict[str, float] = defaultdict(float)  # seconds inserting, by model
 MAX_PARAMS = 30_000  # below SQLite's 32,766 host parameters and PostgreSQL's 65,535
+_SHARED_TYPES = ("DateTimeField", "JSONField")  # adapted once per distinct object
 
 
 @cache
@@ -72,11 +74,12 @@ def insert_dicts(
 
 
 def _insert(fast: FastInsert, rows: list[tuple[Any, ...]]) -> None:
-    """``fast.insert``, adapting a value shared by many rows (the chunk's one ``now``)
-    once: the datetime adapter is the costliest and every row carries two or three."""
+    """``fast.insert``, adapting a value shared by many rows (the chunk's one ``now``, the
+    one empty ``invalid_fields`` dict, an activity's one ``changes``) once: the datetime
+    and JSON adapters are the costliest, and every row carries two or three of them."""
     extra = fast.defaults
     active = [(i, a) for i, a in enumerate(fast.adapters) if a is not None]
-    datetimes = {i for i, f in enumerate(fast.fields) if f.get_internal_type() == "DateTimeField"}
+    shared = {i for i, f in enumerate(fast.fields) if f.get_internal_type() in _SHARED_TYPES}
     memo: dict[int, tuple[Any, Any]] = {}
 
     def once(adapt: Any, value: Any) -> Any:
@@ -89,7 +92,7 @@ def _insert(fast: FastInsert, rows: list[tuple[Any, ...]]) -> None:
     for row in rows:
         values = [*row, *extra]
         for i, adapt in active:
-            values[i] = once(adapt, values[i]) if i in datetimes else adapt(values[i])
+            values[i] = once(adapt, values[i]) if i in shared else adapt(values[i])
         out.append(values)
     with connection.cursor() as cursor:
         for start in range(0, len(out), 2000):
@@ -107,9 +110,7 @@ def _picker(attnames: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, 
 
 def _copy(model: type[models.Model], fast: FastInsert, rows: list[list[Any]]) -> None:
     """PostgreSQL: ``COPY ... FROM STDIN`` for every column (named values, then the
-    defaults), dumped by psycopg; JSON as jsonb."""
-    from psycopg.types.json import Jsonb
-
+    defaults), dumped by psycopg; JSON as its text."""
     qn = connection.ops.quote_name
     fields = fast.fields
     json_cols = [i for i, f in enumerate(fields) if f.get_internal_type() == "JSONField"]
@@ -117,10 +118,20 @@ def _copy(model: type[models.Model], fast: FastInsert, rows: list[list[Any]]) ->
     sql = f"COPY {qn(model._meta.db_table)} ({columns}) FROM STDIN"
     connection.ensure_connection()
     raw = connection.connection
+    memo: dict[int, tuple[Any, str]] = {}
+
+    def as_json(value: Any) -> Any:
+        """JSON text (COPY's text format takes it for jsonb as is), encoded once for a
+        value shared by many rows (``Jsonb`` would call ``json.dumps`` for every row)."""
+        hit = memo.get(id(value))
+        if hit is None or hit[0] is not value:
+            hit = memo[id(value)] = (value, json.dumps(value))
+        return hit[1]
+
     with raw.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
         for values in rows:
             for i in json_cols:
-                values[i] = Jsonb(values[i])
+                values[i] = as_json(values[i])
             copy.write_row(values)
 
 
