@@ -1,29 +1,9 @@
-"""Identity resolution: which contact an event belongs to, growing the identity graph.
-
-The graph is ``ContactIdentity`` (user ids, anonymous ids, further emails and phones, each
-with first/last seen) plus each contact's primary email and phone. ``Resolver`` holds the
-part of it one processing batch needs, in memory, and writes what it learnt at the end.
-
-Rules, per event in arrival order:
-- candidates: the contact of the ``userId``; for ``identify`` those of the normalised
-  ``traits.email`` / ``traits.phone``; for ``alias`` the contact of ``previousId``; last the
-  contact of the ``anonymousId``.
-- none found: a ``userId``, or an ``identify`` carrying an email, phone or name, creates a
-  contact; otherwise the event stays anonymous until its anonymous id is identified, and
-  is then attached (earlier events too).
-- the first candidate wins; the event's ids are linked to it.
-- another candidate is the same person when an ``alias`` says so, or when it has no user id
-  of its own (an earlier anonymous or CRM-created profile): the two are merged through the
-  hygiene merge service (``contacts_join``). Two contacts with different user ids are never
-  merged automatically: an anonymous id shared between them (a shared device) just links to
-  the newer one, and an email shared between them is recorded as a conflict for a person.
-"""
+"""The resolver: one processing batch's part of the identity graph, in memory (the rules
+are in the package's docstring), and what it learnt, written at the end of the batch."""
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -33,12 +13,9 @@ from django.db import connection
 from django.utils import timezone
 
 from patron.contacts.models import Contact, ContactIdentity
-from patron.contacts.normalize import NormalizationError
-from patron.contacts.normalize import normalize_email as _normalize_email
-from patron.contacts.normalize import normalize_phone as _normalize_phone
 from patron.core.models import Activity
-from patron.core.services import activity_build, activity_record
-from patron.events.models import Event, IdentityConflict
+from patron.core.services import activity_build
+from patron.events.models import Event
 from patron.events.services._sql import (
     db_value,
     from_db_datetime,
@@ -46,140 +23,17 @@ from patron.events.services._sql import (
     update_many,
     upsert_many,
 )
-from patron.hygiene.normalize import email_match_key as _email_match_key
-
-logger = logging.getLogger(__name__)
-
-USER_ID = ContactIdentity.Kind.USER_ID.value
-ANON_ID = ContactIdentity.Kind.ANONYMOUS_ID.value
-EMAIL = ContactIdentity.Kind.EMAIL.value
-PHONE = ContactIdentity.Kind.PHONE.value
-#: last_seen of an identity is written when it moves on by more than this.
-LAST_SEEN_GRANULARITY = dt.timedelta(minutes=5)
-_NAME_TRAITS = ("name", "firstName", "first_name", "lastName", "last_name")
-
-
-class SystemActor:
-    """The tracking pipeline as the actor of its writes (activity shows its label).
-
-    A trusted, in-process principal: it is never built from request input.
-    """
-
-    pk = None
-    is_authenticated = True
-    is_active = True
-    is_service = True
-    is_superuser = False
-    is_restricted = False
-    role_id = None
-    team_id = None
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-
-    def __str__(self) -> str:
-        return self.label
-
-    def has_perm_code(self, code: str) -> bool:
-        return True
-
-
-# Normalising an address validates it (email_validator, phonenumbers): ~100 µs each, and
-# one identify needs it several times (look-up, resolution, profile, match key). Pure
-# functions of their input, so memoised; failures are not cached (rare) and re-raise.
-normalize_email = functools.lru_cache(maxsize=20_000)(_normalize_email)
-normalize_phone = functools.lru_cache(maxsize=20_000)(_normalize_phone)
-email_match_key = functools.lru_cache(maxsize=20_000)(_email_match_key)
-
-
-def trait_contact_points(traits: Any, region: str) -> list[tuple[str, str]]:
-    """Normalised (kind, value) of the email and phone in identify traits; bad ones skipped."""
-    if not isinstance(traits, dict):
-        return []
-    out: list[tuple[str, str]] = []
-    email = traits.get("email")
-    if isinstance(email, str) and email.strip():
-        try:
-            value = normalize_email(email)
-            if value and len(value) <= 254:
-                out.append((EMAIL, value))
-        except NormalizationError:
-            pass
-    phone = traits.get("phone")
-    if isinstance(phone, (str, int)) and not isinstance(phone, bool) and str(phone).strip():
-        try:
-            value = normalize_phone(str(phone), region)
-            if value:
-                out.append((PHONE, value))
-        except NormalizationError:
-            pass
-    return out
-
-
-def merge_service() -> Any:
-    """The hygiene app's ``contact_merge`` (journal + undo), or None if not installed."""
-    try:
-        from patron.hygiene.services import contact_merge
-    except ImportError:
-        return None
-    return contact_merge
-
-
-def contacts_join(
-    *,
-    actor: Any,
-    survivor_id: int,
-    merged_id: int,
-    kind: str,
-    value: str,
-    event: Event | None,
-    automatic: bool,
-) -> bool:
-    """Two contacts are one person: merge them, or record the evidence for a person.
-
-    Returns True when ``merged_id`` no longer exists as a separate contact.
-
-    The merge itself belongs to the hygiene app (``contact_merge``: survivorship, journal,
-    undo). While that service is not installed, or when the evidence is not strong enough
-    to merge without a person (``automatic=False``), an ``IdentityConflict`` is recorded
-    and neither contact is changed: nothing is ever silently overwritten.
-    """
-    if survivor_id == merged_id:
-        return False
-    merge = merge_service() if automatic else None
-    if merge is not None:
-        survivor = Contact.objects.get(pk=survivor_id)
-        merged = Contact.objects.get(pk=merged_id)
-        merge(actor=None, survivor=survivor, merged=merged)  # None: the system, unscoped
-        IdentityConflict.objects.create(
-            survivor_id=survivor_id,
-            merged_id=None,
-            kind=kind,
-            value=value[:254],
-            event=event if event is not None and event.pk else None,
-            status=IdentityConflict.Status.MERGED,
-        )
-        return True
-    _, created = IdentityConflict.objects.get_or_create(
-        survivor_id=survivor_id,
-        merged_id=merged_id,
-        status=IdentityConflict.Status.PENDING,
-        defaults={
-            "kind": kind,
-            "value": value[:254],
-            "event": event if event is not None and event.pk else None,
-        },
-    )
-    if created:
-        activity_record(
-            actor=actor,
-            verb="contact.identity_conflict",
-            subject_type="contact",
-            subject_id=survivor_id,
-            contact_id=survivor_id,
-            changes={"after": {"other_contact": merged_id, "kind": kind, "value": value[:254]}},
-        )
-    return False
+from patron.events.services.identity.joins import contacts_join
+from patron.events.services.identity.points import (
+    _NAME_TRAITS,
+    ANON_ID,
+    EMAIL,
+    LAST_SEEN_GRANULARITY,
+    PHONE,
+    USER_ID,
+    email_match_key,
+    trait_contact_points,
+)
 
 
 @dataclass
