@@ -107,3 +107,35 @@ def test_a_batch_commits_asynchronously_and_only_the_batch(source_key, monkeypat
         cursor.execute("SHOW synchronous_commit")
         assert cursor.fetchone()[0] == "on"
     assert Event.objects.get().processed
+
+
+def test_user_ids_of_a_contact_linked_during_the_batch_are_read_when_needed(source_key):
+    # Given an identified user, and a device nobody has used yet
+    source, _ = source_key
+    send(source, {"type": "track", "userId": "u2", "event": "Seen"})
+    events_process_pending()
+    first = Contact.objects.get()
+    # When one batch links the device to that user, then a new user appears on it (the
+    # device's owner is only known mid-batch, so the prefetch could not read its user ids)
+    send(
+        source,
+        {"type": "track", "userId": "u2", "anonymousId": "dev", "event": "Seen"},
+        {"type": "track", "userId": "u3", "anonymousId": "dev", "event": "Seen"},
+    )
+    assert events_process_pending() == (2, False)
+    # Then the second user gets a contact of their own: a shared device joins nobody
+    assert Contact.objects.count() == 2
+    second = Contact.objects.exclude(pk=first.pk).get()
+    assert set(first.identities.values_list("kind", "value")) == {
+        ("user_id", "u2"),
+        ("anonymous_id", "dev"),
+    }
+    assert set(second.identities.values_list("kind", "value")) == {
+        ("user_id", "u3"),
+        ("anonymous_id", "dev"),
+    }
+    assert list(Event.objects.order_by("id").values_list("contact_id", flat=True)) == [
+        first.pk,
+        first.pk,
+        second.pk,
+    ]

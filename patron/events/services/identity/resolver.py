@@ -136,8 +136,9 @@ class Resolver:
         for kind, values in wanted.items():
             for value in values:
                 self.cache.setdefault(self._key(kind, value), None)
-        # The user ids of every contact found, for the joining rules (one query per 500).
-        found_ids = sorted({c for c in self.cache.values() if c is not None})
+        # The user ids of the contacts the joining rules will ask about (one query per
+        # 500); any other contact's are read when asked (``user_ids_of``).
+        found_ids = sorted(self._joinable(events))
         for contact_id in found_ids:
             self._user_ids.setdefault(contact_id, set())
         for contact_id, value in select_in(
@@ -146,6 +147,35 @@ class Resolver:
             found_ids,
         ):
             self._user_ids[contact_id].add(value)
+
+    def _joinable(self, events: Iterable[Event]) -> set[int]:
+        """Contacts whose user ids the joining rules may read for these events, as the
+        graph stands before the batch: those of an event found through more than its
+        user id. The common event (a known user id, and its anonymous id linked to the
+        same contact) needs none: one query of the batch's size saved
+        (docs/performance.md, processing fourth pass). Links made during the batch can
+        bring others; ``user_ids_of`` reads those one by one, with the same result."""
+        cache, key = self.cache, self._key
+        wanted: set[int] = set()
+        for ev in events:
+            own = cache.get((USER_ID, ev.user_id)) if ev.user_id else None
+            others: list[int | None] = []
+            if ev.anonymous_id:
+                others.append(cache.get((ANON_ID, ev.anonymous_id)))
+            if ev.previous_id:
+                others += [
+                    cache.get((USER_ID, ev.previous_id)),
+                    cache.get((ANON_ID, ev.previous_id)),
+                ]
+            if ev.type == Event.Type.IDENTIFY:
+                for kind, value in trait_contact_points(ev.traits, self.region):
+                    others.append(cache.get(key(kind, value)))
+            found = {c for c in others if c is not None and c != own}
+            if found:
+                wanted |= found
+                if own is not None:
+                    wanted.add(own)
+        return wanted
 
     def _key(self, kind: str, value: str) -> tuple[str, str]:
         """The cache key of an identity: emails by their match key (see hygiene)."""
@@ -331,8 +361,11 @@ class Resolver:
         if event.user_id:
             eligible = []
             for cand in candidates:
+                if cand[3] or cand[1] == USER_ID:  # (user ids read only when needed)
+                    eligible.append(cand)
+                    continue
                 other_uids = self.user_ids_of(cand[0])
-                if cand[3] or cand[1] == USER_ID or not other_uids or event.user_id in other_uids:
+                if not other_uids or event.user_id in other_uids:
                     eligible.append(cand)
                 elif cand[1] != ANON_ID:
                     # an email/phone of another identified user: a person decides
