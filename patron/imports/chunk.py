@@ -22,8 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
-from django.db.models import Q
+from django.db import connection, models
+from django.db.models import BooleanField, Q
 from django.db.models.expressions import RawSQL
 
 from patron.contacts.models import (
@@ -172,12 +172,12 @@ class ChunkProcessor(ChunkWriter):
         cond = Q(pk__in=[])
         if email_keys:
             # Every write path sets email_match_key: it finds the same address in any case.
-            cond |= Q(email_match_key__in=value_list(sorted(email_keys)))
+            cond |= in_list(Contact, "email_match_key", sorted(email_keys))
         if phones:
-            cond |= Q(phone__in=value_list(sorted(phones)))
+            cond |= in_list(Contact, "phone", sorted(phones))
         custom_ids: dict[str, list[int]] = {}
         if key == "external_id":
-            cond |= Q(external_id__in=value_list(sorted({p.key for p in rows})))
+            cond |= in_list(Contact, "external_id", sorted({p.key for p in rows}))
         elif key.startswith("custom:"):
             fld = self.custom_fields.get(key[7:])
             if fld is not None:
@@ -191,11 +191,13 @@ class ChunkProcessor(ChunkWriter):
         if email_keys:
             # Further emails by their match key, like the primary ones (and like identity
             # resolution): a plus-tag or dotted-Gmail variant is the same address.
-            ident |= Q(
-                kind=ContactIdentity.Kind.EMAIL, match_key__in=value_list(sorted(email_keys))
+            ident |= Q(kind=ContactIdentity.Kind.EMAIL) & in_list(
+                ContactIdentity, "match_key", sorted(email_keys)
             )
         if phones:
-            ident |= Q(kind=ContactIdentity.Kind.PHONE, value__in=value_list(sorted(phones)))
+            ident |= Q(kind=ContactIdentity.Kind.PHONE) & in_list(
+                ContactIdentity, "value", sorted(phones)
+            )
         ident_rows: list[tuple[int, str, str]] = []
         if email_keys or phones:
             ident_rows = [
@@ -360,6 +362,23 @@ class ChunkProcessor(ChunkWriter):
                 }
                 if v.contact_id is not None:
                     self._custom_of.setdefault((v.contact_id, v.field.key), []).append(typed)
+
+
+def in_list(model: type[models.Model], name: str, values: list[str]) -> Q:
+    """``name IN values`` for a chunk's thousands of values, one parameter, index-served.
+
+    PostgreSQL: ``column = ANY(%s::text[])``. (``IN (SELECT unnest(...))`` is planned as
+    a hashed sub-plan when OR-ed with other such lists, i.e. a sequential scan of the
+    whole contacts table for every chunk: ~65 ms at 100k contacts, growing with the
+    table; ``= ANY`` gets a bitmap OR of the index scans.) SQLite: ``IN (SELECT value
+    FROM json_each(%s))``, which it already runs as a multi-index OR."""
+    if connection.vendor == "postgresql":
+        field = model._meta.get_field(name)
+        column = connection.ops.quote_name(field.column)  # type: ignore[union-attr, arg-type]
+        # The identifier comes from the model's metadata (quoted); the values are a parameter.
+        sql = f"{column} = ANY(%s::text[])"
+        return Q(RawSQL(sql, [values], output_field=BooleanField()))  # noqa: S611
+    return Q(**{f"{name}__in": value_list(values)})
 
 
 def value_list(values: list[str]) -> RawSQL:

@@ -99,7 +99,7 @@ def test_preload_list_as_one_parameter_finds_exactly_the_listed_values(
     quotes and a comma: the one-parameter list finds exactly the matching contacts."""
     from patron.contacts.models import Contact
     from patron.contacts.services import contact_create
-    from patron.imports.chunk import value_list
+    from patron.imports.chunk import in_list, value_list
 
     wanted = contact_create(actor=admin_user_p, data={"first_name": "A", "email": "a@x.com"})
     odd = contact_create(actor=admin_user_p, data={"last_name": "O'B", "phone": "+12125550100"})
@@ -111,3 +111,9 @@ def test_preload_list_as_one_parameter_finds_exactly_the_listed_values(
     found = Contact.objects.filter(phone__in=value_list(phones))
     assert list(found.values_list("pk", flat=True)) == [odd.pk]
     assert not Contact.objects.filter(phone__in=value_list([])).exists()
+    # The preload's form (``= ANY(array)`` on PostgreSQL), OR-ed as the preload does
+    cond = in_list(Contact, "email_match_key", sorted(keys)) | in_list(Contact, "phone", phones)
+    assert sorted(Contact.objects.filter(cond).values_list("pk", flat=True)) == sorted(
+        [wanted.pk, odd.pk]
+    )
+    assert not Contact.objects.filter(in_list(Contact, "phone", [])).exists()
