@@ -10,8 +10,9 @@ PostgreSQL database ``patron_bench_process`` dropped and made again), then per r
 70 % track over ``--users`` users; every user new in round 1, returning in round 2) are
 stored with ``events_ingest`` (100 per call, not timed), and ``events_process_pending``
 works them off, timed: wall time, this process's CPU and, on PostgreSQL, the server
-backend's CPU (from /proc). ``--steps`` adds wall time per step of a batch (wrapping the
-processor module's functions; a little overhead), ``--profile N`` the top N functions of
+backend's CPU (from /proc). ``--batch-size`` overrides the processor's; ``--steps`` adds
+wall time per step of a batch (wrapping the processor module's functions; a little
+overhead), ``--profile N`` the top N functions of
 a cProfile run of the last round. ``--root`` runs another checkout's ``patron`` (a
 ``git worktree`` of an older commit), to alternate "before" and "after" in the same minutes.
 
@@ -119,9 +120,11 @@ def run_round(
     result: dict[str, Any] = {"round": number, "load_before": os.getloadavg()[0]}
     with measured(result, backend):
         if profile is not None:
-            processed = profile(events_process_pending, max_seconds=3600)[0]
+            processed = profile(
+                events_process_pending, max_seconds=3600, batch_size=args.batch_size
+            )[0]
         else:
-            processed, _ = events_process_pending(max_seconds=3600)
+            processed, _ = events_process_pending(max_seconds=3600, batch_size=args.batch_size)
     result["load_after"] = os.getloadavg()[0]
     result["events"] = processed
     result["events_per_s"] = round(processed / result["wall_s"])
@@ -137,6 +140,7 @@ def main() -> int:
     ap.add_argument("--events", type=int, default=60_000, help="per round")
     ap.add_argument("--users", type=int, default=5_000)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--batch-size", type=int, default=None, help="default: the processor's")
     ap.add_argument("--steps", action="store_true", help="wall time per step")
     ap.add_argument("--profile", type=int, default=0, help="cProfile: top N of the last round")
     ap.add_argument("--root", default="", help="a checkout whose patron package to run")

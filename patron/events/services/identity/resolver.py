@@ -335,6 +335,24 @@ class Resolver:
 
     def resolve(self, event: Event) -> int | None:
         at = event.timestamp
+        if event.type != Event.Type.IDENTIFY and event.type != Event.Type.ALIAS:
+            # The common event, decided as the rule below decides it with one candidate:
+            # the contact of its user id (or, without one, of its anonymous id), with the
+            # anonymous id already on that same contact: nothing to join, only links.
+            if event.user_id:
+                own = self.lookup(USER_ID, event.user_id)
+                if own is not None and (
+                    not event.anonymous_id or self.lookup(ANON_ID, event.anonymous_id) == own
+                ):
+                    self.link(own, USER_ID, event.user_id, at)
+                    if event.anonymous_id:
+                        self.link(own, ANON_ID, event.anonymous_id, at)
+                    return own
+            elif event.anonymous_id:
+                own = self.lookup(ANON_ID, event.anonymous_id)
+                if own is not None:
+                    self.link(own, ANON_ID, event.anonymous_id, at)
+                    return own
         candidates: list[tuple[int, str, str, bool]] = []  # (contact, kind, value, strong)
 
         def consider(contact_id: int | None, kind: str, value: str, strong: bool) -> None:
