@@ -16,6 +16,7 @@ import itertools
 import logging
 import multiprocessing as mp
 import os
+import resource
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
@@ -254,6 +255,7 @@ class JobRunner:
         processor = self._processor(state)
         self._session_rows = 0
         self._session_start = time.monotonic()
+        cpu_start, children_start = time.process_time(), _children_cpu()
         timing = dict.fromkeys(("wait", "classify", "write", "chunk", "commit"), 0.0)
         group_rows, group_seconds = commit_rows(), commit_seconds()
         waited = time.monotonic()
@@ -310,7 +312,8 @@ class JobRunner:
                 waited = time.monotonic()
         logger.info(
             "import %s: %s rows; seconds waiting for prepared rows %.1f, classifying %.1f, "
-            "writing %.1f (inserts: %s), committing %.1f, whole chunks %.1f",
+            "writing %.1f (inserts: %s), committing %.1f, whole chunks %.1f; CPU seconds "
+            "of this process %.1f, of its normalising workers %.1f",
             job.pk,
             self._session_rows,
             timing["wait"],
@@ -319,6 +322,8 @@ class JobRunner:
             ", ".join(f"{k} {v:.1f}" for k, v in sorted(fastwrite.SPENT.items())),
             timing["commit"],
             timing["chunk"],
+            time.process_time() - cpu_start,
+            _children_cpu() - children_start,
         )
         return finish_job(job, self.actor)
 
@@ -374,6 +379,13 @@ def commit_seconds() -> float:
     """A commit group also ends after this long, so other writers (SQLite's one write
     lock) and the progress display never wait much longer than one chunk."""
     return float(os.environ.get("PATRON_IMPORT_COMMIT_SECONDS", 5))
+
+
+def _children_cpu() -> float:
+    """CPU seconds of ended child processes (the normalising workers, once their pool is
+    closed): with other work on the machine, CPU time says more than wall time."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def note_progress(locked: ImportJob, session_rows: int, session_start: float, t0: float) -> None:
