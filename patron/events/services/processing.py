@@ -24,6 +24,7 @@ from patron.contacts.models import Contact, CustomField
 from patron.core.services import workspace_get
 from patron.events.models import ContactTraits, Event, RejectedMessage, Source
 from patron.events.services._sql import driver_cursor, from_db_datetime
+from patron.events.services._wal import checkpoints_aside
 from patron.events.services.aggregates import aggregates_apply, aggregates_rebuild
 from patron.events.services.commerce import COMMERCE_EVENTS, is_commerce, order_from_event
 from patron.events.services.identity import Resolver, SystemActor
@@ -71,17 +72,23 @@ def _lock() -> None:
 def events_process_pending(
     *, max_seconds: float = 60.0, batch_size: int | None = None
 ) -> tuple[int, bool]:
-    """Process batches until none is left or time runs out: (processed, more left?)."""
+    """Process batches until none is left or time runs out: (processed, more left?).
+
+    On SQLite the WAL checkpoints of the batches' commits run on a thread meanwhile
+    (``_wal.checkpoints_aside``)."""
     batch_size = batch_size or default_batch_size()
     deadline = time.monotonic() + max_seconds
     total = 0
-    while True:
-        done = events_process_batch(batch_size=batch_size)
-        total += done
-        if done == 0:
-            return total, False
-        if time.monotonic() >= deadline:
-            return total, Event.objects.filter(processed=False).exists()
+    with checkpoints_aside() as checkpointer:
+        while True:
+            done = events_process_batch(batch_size=batch_size)
+            total += done
+            if done == 0:
+                return total, False
+            if checkpointer is not None and not connection.in_atomic_block:
+                checkpointer.wake.set()  # the batch is committed: its pages can go
+            if time.monotonic() >= deadline:
+                return total, Event.objects.filter(processed=False).exists()
 
 
 _LOADED = (

@@ -4,6 +4,8 @@ its results: bulk profile writes, the driver cursor's datetimes, asynchronous co
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -139,3 +141,45 @@ def test_user_ids_of_a_contact_linked_during_the_batch_are_read_when_needed(sour
         first.pk,
         second.pk,
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's WAL")
+def test_sqlite_checkpoints_run_aside_while_processing_and_the_setting_comes_back(
+    source_key, monkeypatch
+):
+    # Given 25 waiting events, processed in batches of 10
+    source, _ = source_key
+    send(source, *({"type": "track", "userId": f"u{i % 5}", "event": "Seen"} for i in range(25)))
+    from patron.events.services import _wal, processing
+
+    settings_seen: list[int] = []
+    wakes: list[int] = []
+    real_apply = processing.aggregates_apply
+
+    def spy(rows: Any) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_autocheckpoint")
+            settings_seen.append(cursor.fetchone()[0])
+        real_apply(rows)
+
+    class CountingEvent(threading.Event):
+        def set(self) -> None:
+            wakes.append(1)
+            super().set()
+
+    monkeypatch.setattr(processing, "aggregates_apply", spy)
+    monkeypatch.setattr(
+        _wal, "threading", SimpleNamespace(Event=CountingEvent, Thread=threading.Thread)
+    )
+    # When they are processed
+    assert events_process_pending(batch_size=10) == (25, False)
+    # Then no batch checkpointed on its own connection, the thread was woken after each
+    # committed batch (3, then the stop), and the connection's setting is back
+    assert settings_seen == [0, 0, 0]
+    assert len(wakes) == 4
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        assert cursor.fetchone()[0] == 1000
+    assert not any(t.name == "wal-checkpoint" for t in threading.enumerate())
+    assert Event.objects.filter(processed=True).count() == 25

@@ -1,0 +1,78 @@
+"""SQLite: the event processor's WAL checkpoints on a thread of their own.
+
+In WAL mode the commit that takes the log past ``wal_autocheckpoint`` pages (1,000 by
+default) copies the logged pages into the database file and syncs it, inside that
+``commit()`` call. A processing batch rewrites thousands of event rows and index pages,
+so nearly every batch's commit checkpointed: a third of the processor's wall time on
+SQLite (docs/performance.md, processing fourth pass). While the processor runs, its
+connection does not checkpoint; a second connection, on a thread, runs a PASSIVE
+checkpoint after each batch (copying pages while the next batch is worked out on the
+other core; sqlite3 releases the GIL while it works). A PASSIVE checkpoint takes no lock
+that writers or readers wait for, and does what it can: what it leaves, the next one (or
+any other connection's automatic one) does. Nothing here changes what is committed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from django.db import connection
+
+
+class Checkpointer:
+    """A thread that checkpoints the database's WAL each time it is woken."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.wake = threading.Event()
+        self.done = False
+        self.thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            db = sqlite3.connect(self.path, timeout=0, check_same_thread=False)
+        except sqlite3.Error:
+            return
+        try:
+            while True:
+                self.wake.wait()
+                self.wake.clear()
+                if self.done:
+                    break
+                with contextlib.suppress(sqlite3.Error):  # busy: the next one catches up
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        finally:
+            db.close()
+
+    def stop(self) -> None:
+        self.done = True
+        self.wake.set()
+        self.thread.join(timeout=60)
+
+
+@contextlib.contextmanager
+def checkpoints_aside() -> Iterator[Any]:
+    """On SQLite (file database), within the block: no automatic checkpoint on this
+    connection, a ``Checkpointer`` instead (yielded; call ``wake.set()`` after each
+    commit). Elsewhere yields None. The connection's setting is restored after."""
+    path = connection.settings_dict.get("NAME")
+    if connection.vendor != "sqlite" or not path or str(path).startswith(("file:", ":memory")):
+        yield None
+        return
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        previous = int(cursor.fetchone()[0])
+        cursor.execute("PRAGMA wal_autocheckpoint = 0")
+    checkpointer = Checkpointer(str(path))
+    try:
+        yield checkpointer
+    finally:
+        checkpointer.stop()
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA wal_autocheckpoint = {previous:d}")
