@@ -297,3 +297,22 @@ def test_order_import_and_rollback_keep_the_summary_exact(admin_user_p, tmp_path
     assert stored()[jane.pk][:2] == (2, Decimal("25.00"))
     import_job_rollback(actor=admin_user_p, job=job)
     assert stored() == before == expected()
+
+
+def test_erasure_removes_the_summary_and_keeps_everyone_elses(admin_user_p, manager_user_p):
+    from patron.hygiene.services import contact_merge
+    from patron.privacy.services.erasure import contact_erase
+
+    ada = contact_create(actor=admin_user_p, data={"email": "ada@example.com"})
+    twin = contact_create(actor=admin_user_p, data={"email": "ada.l@example.com"})
+    bob = contact_create(actor=admin_user_p, data={"email": "bob@example.com"})
+    _order(admin_user_p, ada, "10.00")
+    _order(admin_user_p, twin, "15.00")
+    _order(admin_user_p, bob, "20.00")
+    contact_merge(actor=manager_user_p, survivor=ada, merged=twin)
+    assert stored()[ada.pk][:2] == (2, Decimal("25.00"))
+    # When Ada is erased (her merge journal, with the twin's journaled summary, goes too)
+    contact_erase(actor=admin_user_p, contact=ada)
+    # Then only Bob's summary is left, still exact
+    assert set(stored()) == {bob.pk}
+    assert_exact()
