@@ -364,6 +364,31 @@ def test_a_crash_mid_run_resumes_and_creates_every_row_exactly_once(
     assert ImportChunk.objects.filter(job=job).count() == 8
 
 
+def test_bad_rows_under_stop_keep_the_chunks_before_them_in_a_commit_group(
+    admin_user_p: Any, write_csv: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given 3-row chunks committed up to 12 rows together, and a bad row in the 3rd chunk
+    # that the run meets under "stop" (the options changed after the dry run)
+    monkeypatch.setenv("PATRON_IMPORT_CHUNK_ROWS", "3")
+    monkeypatch.setenv("PATRON_IMPORT_COMMIT_ROWS", "12")
+    rows = [["email", "first_name"]] + [[f"s{i}@example.com", f"S{i}"] for i in range(12)]
+    rows[8] = ["not-an-email", "Bad"]  # file row 9: the 3rd chunk's 2nd row
+    job = import_job_create(actor=admin_user_p, path=write_csv(rows), file_name="x.csv")
+    job = import_job_preview(actor=admin_user_p, job=job, workers=0)
+    job = import_job_start(actor=admin_user_p, job=job, enqueue=False)
+    ImportJob.objects.filter(pk=job.pk).update(options={**job.options, "on_error": "stop"})
+    # When it runs
+    job = import_job_run(job_id=job.pk, workers=0)
+    # Then it stops at that chunk: the two chunks before it are committed and journalled,
+    # nothing of the bad chunk is written, and a resume would start at the bad chunk
+    assert job.status == ImportJob.Status.FAILED and "Row 9" in job.error
+    assert job.chunks_done == 2 and job.rows_done == 6 and job.last_row == 7
+    assert sorted(Contact.objects.values_list("email", flat=True)) == sorted(
+        f"s{i}@example.com" for i in range(6)
+    )
+    assert ImportChunk.objects.filter(job=job).count() == 2
+
+
 def test_a_running_import_is_not_run_twice(admin_user_p: Any, write_csv: Any) -> None:
     path = write_csv([["email"], ["a@example.com"]])
     job = import_job_create(actor=admin_user_p, path=path, file_name="x.csv")
