@@ -101,7 +101,9 @@ def make_batches(count: int, size: int, users: int, seed: int) -> list[bytes]:
 
 
 class Server:
-    def __init__(self, env: dict[str, str], port: int, workers: int, threads: int) -> None:
+    def __init__(
+        self, env: dict[str, str], port: int, workers: int, threads: int, worker_class: str
+    ) -> None:
         self.port = port
         probe = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
         try:
@@ -119,7 +121,7 @@ class Server:
                 str(workers),
                 # as ``patron serve`` runs it: threaded workers
                 "--worker-class",
-                "gthread",
+                worker_class,
                 "--threads",
                 str(threads),
                 "--bind",
@@ -259,6 +261,9 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--server-threads", type=int, default=4, help="threads per worker")
+    ap.add_argument(
+        "--worker-class", default="gthread", help="gunicorn worker class (patron serve: gthread)"
+    )
     ap.add_argument("--max-events", type=int, default=400_000)
     ap.add_argument("--mixed-rate", type=float, default=5_000.0)
     ap.add_argument("--track-rate", type=float, default=200.0)
@@ -325,6 +330,7 @@ def main() -> int:
         "batch_kb": round(avg_kb, 1),
         "server_workers": args.workers,
         "server_threads": args.server_threads,
+        "worker_class": args.worker_class,
         "client_threads": args.threads,
     }
 
@@ -334,7 +340,7 @@ def main() -> int:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             args.port = sock.getsockname()[1]
-    server = Server(env, args.port, args.workers, args.server_threads)
+    server = Server(env, args.port, args.workers, args.server_threads, args.worker_class)
     try:
         # 1. ingest
         ok, elapsed, bad = phase_ingest(args.port, auth, batches, args.threads, args.seconds)

@@ -320,3 +320,45 @@ def test_identify_traits_sent_as_context_traits_are_used(source_key, post):
     body = {"writeKey": key, "userId": "u", "context": {"traits": {"email": "r@example.com"}}}
     assert post("/v1/identify", body).status_code == 200
     assert Event.objects.get().traits == {"email": "r@example.com"}
+
+
+def test_awkward_text_and_missing_times_are_stored_exactly(source_key, post):
+    # PostgreSQL receives each column as one array in binary form: no quoting or escaping
+    # of elements may change them (quotes, backslashes, braces, commas, "NULL", unicode)
+    _, key = source_key
+    awkward = "a \"q\" \\ {b,c} NULL 's' ✓ 😀"
+    sent = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+    body = {
+        "writeKey": key,
+        "batch": [
+            {
+                "type": "track",
+                "userId": awkward,
+                "anonymousId": "NULL",
+                "event": awkward,
+                "messageId": awkward,
+                "properties": {awkward: [awkward, None, 2**40, 1.5, True]},
+                "context": {},
+            },
+            {"type": "page", "anonymousId": "", "userId": "u2", "name": "", "messageId": "m2"},
+            {"type": "identify", "userId": 42, "timestamp": _iso(sent), "messageId": "m3"},
+        ],
+    }
+    response = post("/v1/batch", body)
+    assert response.json()["accepted"] == 3, response.content
+    track = Event.objects.get(type="track")
+    assert (track.user_id, track.anonymous_id, track.event, track.message_id) == (
+        awkward,
+        "NULL",
+        awkward,
+        awkward,
+    )
+    assert track.properties == {awkward: [awkward, None, 2**40, 1.5, True]}
+    assert (track.original_timestamp, track.sent_at, track.context) == (None, None, {})
+    page = Event.objects.get(type="page")
+    assert (page.anonymous_id, page.name, page.event, page.user_id) == ("", "", "", "u2")
+    identify = Event.objects.get(type="identify")
+    assert (identify.user_id, identify.original_timestamp, identify.timestamp) == ("42", sent, sent)
+    # and a retry of the same messages stores nothing more
+    assert post("/v1/batch", body).json()["duplicates"] == 3
+    assert Event.objects.count() == 3
