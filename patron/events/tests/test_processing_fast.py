@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
@@ -15,7 +16,7 @@ from django.utils import timezone
 from patron.contacts.models import Contact
 from patron.core.models import Activity
 from patron.events.models import Event
-from patron.events.services._sql import driver_cursor, from_db_datetime
+from patron.events.services._sql import driver_cursor, from_db_datetime, pg_array, select_in
 from patron.events.services.ingest import events_ingest
 from patron.events.services.processing import events_process_pending, int_array
 
@@ -183,3 +184,36 @@ def test_sqlite_checkpoints_run_aside_while_processing_and_the_setting_comes_bac
         assert cursor.fetchone()[0] == 1000
     assert not any(t.name == "wal-checkpoint" for t in threading.enumerate())
     assert Event.objects.filter(processed=True).count() == 25
+
+
+TRICKY = ["", "NULL", 'say "hi"', "back\\slash\\", "a,b", "{x}", " spaced ", "é ü 中", "tab\tnl\n"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL arrays")
+def test_array_literals_round_trip_every_value(db):
+    when = dt.datetime(2025, 3, 1, 9, 0, 0, 123456, tzinfo=dt.UTC)
+    with driver_cursor() as cursor:
+        for values, kind in (
+            ([*TRICKY, None], "text"),
+            ([1, None, -(2**62)], "bigint"),
+            ([True, False, None], "boolean"),
+            ([when, None], "timestamptz"),
+            ([dt.date(1990, 12, 10)], "date"),
+            ([Decimal("12.50"), 1.5], "numeric"),
+        ):
+            literal = pg_array(values)
+            assert isinstance(literal, str)
+            cursor.execute(f"SELECT unnest(%s::{kind}[])", [literal])  # noqa: S608
+            got = [row[0] for row in cursor.fetchall()]
+            assert got == [Decimal(str(v)) for v in values] if kind == "numeric" else values
+    assert pg_array([object]) == [object]  # anything else: psycopg's own dumper
+
+
+def test_select_in_finds_tricky_values_on_both_databases(source_key):
+    source, _ = source_key
+    stored = [(v or "-").strip() for v in TRICKY]  # ids are stored stripped
+    send(source, *({"type": "track", "userId": v, "event": "Seen"} for v in stored))
+    found = select_in("SELECT user_id FROM events_event WHERE user_id IN", [], stored)
+    assert sorted(r[0] for r in found) == sorted(stored)
+    ids = list(Event.objects.values_list("id", flat=True))
+    assert len(select_in("SELECT id FROM events_event WHERE id IN", [], ids)) == len(TRICKY)
