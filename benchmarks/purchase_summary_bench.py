@@ -19,7 +19,6 @@ import json
 import statistics
 import sys
 import time
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -39,22 +38,14 @@ CASES = [
 
 def grouped_compiler() -> type:
     """The compiler as it was before the summary: every purchase condition groups the
-    orders (a copy of the old ``_c_orders``, for this comparison only)."""
-    from django.db.models import Avg, F, Q, Sum
+    orders (as windowed conditions still do)."""
+    from django.db.models import Q
 
     from patron.segments.compiler import Compiler
-    from patron.segments.rules.catalogue import NUMBER
 
     class Grouped(Compiler):
-        def _c_orders(self, c: dict[str, Any]) -> Q:
-            rows = self._orders(c["within_days"])
-            value = self._number(NUMBER, c["value"])
-            if c["measure"] == "count":
-                return self._count(rows, c["op"], value)
-            net = F("total") - F("refunded_amount")
-            if c["measure"] == "total":
-                return self._aggregate(rows, Sum(net), c["op"], value, Decimal(0))
-            return self._aggregate(rows, Avg(net), c["op"], value, None)
+        def _purchases(self, measure: str, op: str, value: Any) -> Q:
+            return self._grouped_orders(measure, op, value, None)
 
     return Grouped
 

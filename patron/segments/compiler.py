@@ -530,13 +530,17 @@ class Compiler:
         value = self._number(NUMBER, c["value"])
         if c["within_days"] is None:
             return self._purchases(c["measure"], c["op"], value)
-        rows = self._orders(c["within_days"])
-        if c["measure"] == "count":
-            return self._count(rows, c["op"], value)
+        return self._grouped_orders(c["measure"], c["op"], value, c["within_days"])
+
+    def _grouped_orders(self, measure: str, op: str, value: Any, days: int | None) -> Q:
+        """A purchase condition from the orders themselves, grouped per contact."""
+        rows = self._orders(days)
+        if measure == "count":
+            return self._count(rows, op, value)
         net = F("total") - F("refunded_amount")
-        if c["measure"] == "total":
-            return self._aggregate(rows, Sum(net), c["op"], value, Decimal(0))
-        return self._aggregate(rows, Avg(net), c["op"], value, None)
+        if measure == "total":
+            return self._aggregate(rows, Sum(net), op, value, Decimal(0))
+        return self._aggregate(rows, Avg(net), op, value, None)
 
     def _purchases(self, measure: str, op: str, value: Any) -> Q:
         """A purchase condition over all time, from the per-contact purchase summary (one
