@@ -32,6 +32,23 @@ def send(source: Any, *messages: dict[str, Any]) -> None:
     assert not result.rejected, result.rejected
 
 
+def setting_during_batches(monkeypatch: Any, sql: str) -> list[Any]:
+    """The value ``sql`` reads inside each batch (at its aggregates step), collected."""
+    from patron.events.services import processing
+
+    seen: list[Any] = []
+    real = processing.aggregates_apply
+
+    def spy(rows: Any) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            seen.append(cursor.fetchone()[0])
+        real(rows)
+
+    monkeypatch.setattr(processing, "aggregates_apply", spy)
+    return seen
+
+
 def test_profiles_of_one_batch_are_written_together_each_with_its_own_columns(source_key):
     # Given contacts that exist, with a stale updated_at
     source, _ = source_key
@@ -90,18 +107,7 @@ def test_a_batch_commits_asynchronously_and_only_the_batch(source_key, monkeypat
     # Given a waiting event
     source, _ = source_key
     send(source, {"type": "track", "userId": "u1", "event": "Seen"})
-    from patron.events.services import processing
-
-    seen: list[str] = []
-    real = processing.aggregates_apply
-
-    def spy(rows: Any) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW synchronous_commit")
-            seen.append(cursor.fetchone()[0])
-        real(rows)
-
-    monkeypatch.setattr(processing, "aggregates_apply", spy)
+    seen = setting_during_batches(monkeypatch, "SHOW synchronous_commit")
     # When it is processed
     assert events_process_pending() == (1, False)
     # Then the batch's transaction did not wait for the WAL flush, and later ones do
@@ -152,24 +158,16 @@ def test_sqlite_checkpoints_run_aside_while_processing_and_the_setting_comes_bac
     # Given 25 waiting events, processed in batches of 10
     source, _ = source_key
     send(source, *({"type": "track", "userId": f"u{i % 5}", "event": "Seen"} for i in range(25)))
-    from patron.events.services import _wal, processing
+    from patron.events.services import _wal
 
-    settings_seen: list[int] = []
+    settings_seen = setting_during_batches(monkeypatch, "PRAGMA wal_autocheckpoint")
     wakes: list[int] = []
-    real_apply = processing.aggregates_apply
-
-    def spy(rows: Any) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA wal_autocheckpoint")
-            settings_seen.append(cursor.fetchone()[0])
-        real_apply(rows)
 
     class CountingEvent(threading.Event):
         def set(self) -> None:
             wakes.append(1)
             super().set()
 
-    monkeypatch.setattr(processing, "aggregates_apply", spy)
     monkeypatch.setattr(
         _wal, "threading", SimpleNamespace(Event=CountingEvent, Thread=threading.Thread)
     )
