@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "patron.imports",
     "patron.segments",
     "patron.webhooks",
+    "patron.ratelimit",
     "patron.web",
 ]
 
@@ -181,7 +182,8 @@ TASKS = {
 PATRON_DEFAULT_REGION = os.environ.get("PATRON_DEFAULT_REGION", "US")
 PATRON_API_PAGE_SIZE = 50
 PATRON_API_MAX_PAGE_SIZE = 500
-# API keys: requests per window (fixed window, counted in the default cache); 429 past it.
+# API keys: requests per window (fixed window, counted in the database: shared by every
+# process and server; patron.ratelimit, ADR 0070); 429 past it.
 PATRON_API_RATE_LIMIT = int(os.environ.get("PATRON_API_RATE_LIMIT", "600"))
 PATRON_API_RATE_WINDOW = int(os.environ.get("PATRON_API_RATE_WINDOW", "60"))
 

@@ -12,7 +12,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model, QuerySet
@@ -68,33 +67,29 @@ class SessionUser(APIKeyCookie):
 
 
 class ApiKeyThrottle(BaseThrottle):
-    """A fixed-window request counter per API key in Django's cache.
+    """A fixed-window request counter per API key, shared by every process and server.
 
     ``settings.PATRON_API_RATE_LIMIT`` requests per ``PATRON_API_RATE_WINDOW`` seconds
     (default 600 per 60); past it the API answers 429 with ``Retry-After``. Browser
     sessions are not counted: the limit protects the API from runaway integrations.
+    The count is one upsert in the database (``patron.ratelimit``; ADR 0070), so gunicorn
+    workers and servers behind a load balancer share one budget per key.
     """
 
     def __init__(self) -> None:
         self._local = threading.local()
 
     def allow_request(self, request: HttpRequest) -> bool:
+        from patron.ratelimit.services import hit
+
         key_id = getattr(request, "patron_api_key", None)
         if key_id is None:
             return True
         limit = int(getattr(settings, "PATRON_API_RATE_LIMIT", 600))
         window = max(int(getattr(settings, "PATRON_API_RATE_WINDOW", 60)), 1)
-        now = time.time()
-        slot = int(now // window)
-        cache_key = f"patron:api-rate:{key_id}:{window}:{slot}"
-        cache.add(cache_key, 0, timeout=window + 1)
-        try:
-            count = cache.incr(cache_key)
-        except ValueError:  # expired between add and incr: this request opens the window
-            cache.set(cache_key, 1, timeout=window + 1)
-            count = 1
-        self._local.wait = (slot + 1) * window - now
-        return count <= limit
+        counted = hit(f"api:{key_id}", window)
+        self._local.wait = max(counted.window_ends - time.time(), 1.0)
+        return counted.count <= limit
 
     def wait(self) -> float | None:
         return float(getattr(self._local, "wait", 1.0))
