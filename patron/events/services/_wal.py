@@ -20,7 +20,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from django.db import connection
+from django.db import DatabaseError, connection
 
 
 class Checkpointer:
@@ -74,5 +74,6 @@ def checkpoints_aside() -> Iterator[Any]:
         yield checkpointer
     finally:
         checkpointer.stop()
-        with connection.cursor() as cursor:
+        # A connection that broke meanwhile is discarded anyway: do not hide its error.
+        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
             cursor.execute(f"PRAGMA wal_autocheckpoint = {previous:d}")
