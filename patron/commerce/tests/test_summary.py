@@ -316,3 +316,23 @@ def test_erasure_removes_the_summary_and_keeps_everyone_elses(admin_user_p, mana
     # Then only Bob's summary is left, still exact
     assert set(stored()) == {bob.pk}
     assert_exact()
+
+
+def test_the_orders_api_keeps_the_summary_exact(api_key_client, world):
+    api = api_key_client("admin")
+    contact = world.ids["mine_contact"]
+
+    def mine() -> tuple[Row | None, Row | None]:
+        return stored().get(contact), expected().get(contact)
+
+    response = api.post("/orders", {"contact_id": contact, "total": "80.00"})
+    assert response.status_code == 201, response.content
+    pk = response.json()["id"]
+    now, want = mine()
+    assert now == want and now is not None and now[1] >= Decimal("80.00")
+    assert api.patch(f"/orders/{pk}", {"refunded_amount": "30.00"}).status_code == 200
+    assert mine()[0] == mine()[1] and mine()[0][1] == want[1] - 30  # type: ignore[index]
+    assert api.patch(f"/orders/{pk}", {"status": "cancelled"}).status_code == 200
+    assert mine()[0] == mine()[1]
+    assert api.delete(f"/orders/{pk}").status_code == 204
+    assert mine()[0] == mine()[1]
