@@ -196,3 +196,23 @@ def test_a_restricted_user_cannot_erase_someone_elses_contact(
     assert Contact.objects.filter(pk=theirs.pk).exists()
     assert WebhookDelivery.objects.count() == deliveries
     assert not Erasure.objects.exists()
+
+
+def test_the_erase_command_needs_confirmation_and_a_permitted_user(
+    admin_user_p: Any, readonly_user_p: Any
+) -> None:
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    w = _world(admin_user_p)
+    pk = str(w["ada"].pk)
+    with pytest.raises(CommandError, match="--yes"):
+        call_command("erase", pk, "--as", admin_user_p.username)
+    with pytest.raises(CommandError):
+        call_command("erase", pk, "--as", readonly_user_p.username, "--yes")
+    assert Contact.objects.filter(pk=w["ada"].pk).exists()
+    out = StringIO()
+    call_command("erase", pk, "--as", admin_user_p.username, "--yes", stdout=out)
+    assert f"Erased contact {pk}" in out.getvalue() and "webhook_deliveries 2" in out.getvalue()
+    assert not Contact.objects.filter(pk=w["ada"].pk).exists()
