@@ -202,6 +202,10 @@ class Compiler:
             op, value = _whole_bounds(op, value)
             if op == "never":
                 return FALSE
+            # Django drops a bound outside the column's range (``> -5`` on a positive
+            # integer) as always true, which would let NULLs through: keep them out.
+            positive = self.predicate(col, typ, op, value, text_blank=text_blank)
+            return positive & Q(**{f"{col}__isnull": False})
         if op == "is_set":
             q = Q(**{f"{col}__isnull": False})
             return q & ~Q(**{col: ""}) if text_blank else q

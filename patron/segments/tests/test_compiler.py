@@ -86,6 +86,7 @@ def test_compiled_rules_equal_python_evaluation(seed: int, data: st.DataObject) 
         "birthday anniversary within 10 days",
         "custom.score between 10 and 100 or custom.active = false",
         'company.industry contains "retail"',
+        "company.employees > -5 or company.employees <= -1",  # below the column's range
         "team = 1 or owner is not set",
         "events.count < 3",
         'last performed "view" in last 7 days',
