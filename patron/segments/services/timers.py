@@ -21,7 +21,13 @@ from django.utils import timezone
 
 from patron.commerce.models import Order, OrderLine
 from patron.contacts.models import Contact, CustomFieldValue
-from patron.events.models import ContactEventCount, ContactEventSummary, Event
+from patron.events.models import (
+    RECENT_FIELDS,
+    RECENT_K,
+    ContactEventCount,
+    ContactEventSummary,
+    Event,
+)
 from patron.segments.compiler import COUNTED_ORDER_STATUSES, day_start
 from patron.segments.models import Segment, SegmentTimer
 from patron.segments.rules import Catalogue, RuleError, validate
@@ -100,8 +106,6 @@ def _window_due(
     """Per contact: the earliest moment a row enters or leaves the last-``days`` window."""
     out: dict[int, dt.datetime] = {}
     since = now - dt.timedelta(days=days)
-    # The compiled window is inclusive (since <= t <= now): a row at exactly ``since`` is
-    # still in, and leaves the moment after ``t + days``.
     for part in _scope(rows.filter(**{f"{column}__gte": since}), contact, ids):
         grouped = (
             part.order_by()
@@ -109,12 +113,49 @@ def _window_due(
             .annotate(oldest=Min(column), future=Min(column, filter=Q(**{f"{column}__gt": now})))
         )
         for row in grouped:
-            candidates = [row["oldest"] + dt.timedelta(days=days, microseconds=1)]
-            if row["future"] is not None:
-                candidates.append(row["future"])
-            if row["oldest"] > now:
-                candidates.append(row["oldest"])
-            out[row[contact]] = min(c for c in candidates if c > now)
+            out[row[contact]] = _due(row["oldest"], row["future"], days, now)
+    return out
+
+
+def _due(
+    oldest: dt.datetime, future: dt.datetime | None, days: int, now: dt.datetime
+) -> dt.datetime:
+    """The next moment a window count can change, given the oldest row at or after the
+    window's start and the first row after now."""
+    # The compiled window is inclusive (since <= t <= now): a row at exactly ``since`` is
+    # still in, and leaves the moment after ``t + days``.
+    candidates = [oldest + dt.timedelta(days=days, microseconds=1)]
+    if future is not None:
+        candidates.append(future)
+    if oldest > now:
+        candidates.append(oldest)
+    return min(c for c in candidates if c > now)
+
+
+def _event_window_due(
+    event: str, days: int, now: dt.datetime, ids: list[int] | None
+) -> dict[int, dt.datetime]:
+    """``_window_due`` over the event's rows, from the aggregate rows' recent timestamps
+    (ADR 0060) where they hold every event since the window's start (at most K events,
+    or the K-th newest before it): the same oldest and first-future times. The other
+    contacts' (K or more events since the start) from the events."""
+    out: dict[int, dt.datetime] = {}
+    since = now - dt.timedelta(days=days)
+    rest: list[int] = []
+    rows = ContactEventCount.objects.filter(event=event, recent_1__gte=since)
+    for part in _scope(rows, "contact_id", ids):
+        for cid, count, *recent in part.values_list("contact_id", "count", *RECENT_FIELDS).iterator(
+            chunk_size=5000
+        ):
+            if count > RECENT_K and (recent[-1] is None or recent[-1] >= since):
+                rest.append(cid)
+                continue
+            times = [t for t in recent if t is not None and t >= since]
+            future = min((t for t in times if t > now), default=None)
+            out[cid] = _due(min(times), future, days, now)
+    if rest:
+        events = Event.objects.filter(type=Event.Type.TRACK, event=event, processed=True)
+        out.update(_window_due(events, "timestamp", "contact_id", days, now, sorted(rest)))
     return out
 
 
@@ -157,9 +198,8 @@ def _condition_due(
                 keep(cid, _next("datetime", value, c["op"], c["value"], now))
         return out
     days = c["within_days"]
-    if kind == "event":
-        rows = Event.objects.filter(type=Event.Type.TRACK, event=c["event"], processed=True)
-        return _window_due(rows, "timestamp", "contact_id", days, now, ids)
+    if kind == "event":  # (property filters ignored: early boundaries are harmless)
+        return _event_window_due(c["event"], days, now, ids)
     if kind == "orders":
         rows = Order.objects.filter(status__in=COUNTED_ORDER_STATUSES)
         return _window_due(rows, "placed_at", "contact_id", days, now, ids)

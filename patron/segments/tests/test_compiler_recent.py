@@ -17,6 +17,7 @@ from patron.events.models import RECENT_K, Event
 from patron.events.services.aggregates import aggregates_rebuild
 from patron.segments.compiler import Compiler
 from patron.segments.rules import Catalogue, parse_rules, validate
+from patron.segments.services.timers import _event_window_due, _window_due
 from patron.segments.tests.pyeval import Data, PyEval
 from patron.segments.tests.strategies import EVENTS
 from patron.segments.tests.world import NOW as WORLD_NOW
@@ -172,4 +173,31 @@ def test_random_window_counts_equal_python_evaluation(seed: int, data: st.DataOb
                 tree, Contact.objects.filter(pk__in=world.contacts)
             )
             assert set(scoped.values_list("pk", flat=True)) == expected, tree
+        transaction.set_rollback(True)
+
+
+@settings(
+    max_examples=int(os.environ.get("PATRON_HYPOTHESIS_DB_EXAMPLES", "40")) // 4,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(seed=st.integers(0, 10**6), hours=st.sampled_from([0, 5, 30, 24 * 20]))
+def test_window_timers_from_recent_timestamps_equal_those_from_events(
+    seed: int, hours: int
+) -> None:
+    # Given a random world (bursts past K, future events) seen at some later moment
+    with transaction.atomic():
+        build_world(seed, now=WORLD_NOW)
+        now = WORLD_NOW + dt.timedelta(hours=hours)
+        for name in EVENTS:
+            events = Event.objects.filter(type="track", event=name, processed=True)
+            for days in (1, 7, 30, 45):
+                # Then every contact's next window boundary is the one the events give
+                expected = _window_due(events, "timestamp", "contact_id", days, now, None)
+                assert _event_window_due(name, days, now, None) == expected
+                some = sorted(expected)[::2]
+                assert _event_window_due(name, days, now, some) == {
+                    cid: expected[cid] for cid in some
+                }
         transaction.set_rollback(True)
