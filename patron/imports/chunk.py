@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.db.models import BooleanField, Q
 from django.db.models.expressions import RawSQL
 
@@ -208,7 +209,8 @@ class ChunkProcessor(ChunkWriter):
             ]
             if ident_rows:
                 cond |= Q(pk__in=sorted({r[0] for r in ident_rows}))
-        existing = {r["id"]: r for r in Contact.objects.filter(cond).values(*LOADED)}
+        with index_probes():
+            existing = {r["id"]: r for r in Contact.objects.filter(cond).values(*LOADED)}
         by_key: dict[str, list[int]] = {}
         for cid, r in sorted(existing.items()):
             if key == "email":
@@ -362,6 +364,28 @@ class ChunkProcessor(ChunkWriter):
                 }
                 if v.contact_id is not None:
                     self._custom_of.setdefault((v.contact_id, v.field.key), []).append(typed)
+
+
+@contextmanager
+def index_probes() -> Iterator[None]:
+    """PostgreSQL: plan the enclosed preload query without sequential scans.
+
+    A chunk probes the indexes with ~10,000 keys of which few match, but the planner
+    (with no statistics for a table the import is filling, and autovacuum may be off)
+    costs the bitmap OR of the index scans above a scan of the whole table: measured at
+    966k contacts, a sequential scan 340-775 ms a chunk, the bitmap OR 73 ms. The setting
+    is transaction-local and set back right after (SQLite plans the multi-index OR)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('enable_seqscan')")
+            previous = cursor.fetchone()[0]
+            cursor.execute("SELECT set_config('enable_seqscan', 'off', true)")
+        yield
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('enable_seqscan', %s, true)", [previous])
 
 
 def in_list(model: type[models.Model], name: str, values: list[str]) -> Q:

@@ -117,3 +117,26 @@ def test_preload_list_as_one_parameter_finds_exactly_the_listed_values(
         [wanted.pk, odd.pk]
     )
     assert not Contact.objects.filter(in_list(Contact, "phone", [])).exists()
+
+
+def test_index_probes_turn_sequential_scans_off_only_inside(db: Any) -> None:
+    from django.db import connection
+
+    from patron.imports.chunk import index_probes
+
+    def seqscan() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('enable_seqscan')")
+            return str(cursor.fetchone()[0])
+
+    if connection.vendor != "postgresql":
+        with index_probes():  # nothing to set on SQLite
+            pass
+        return
+    assert seqscan() == "on"
+    with index_probes():
+        assert seqscan() == "off"
+    assert seqscan() == "on"
+    with pytest.raises(ZeroDivisionError), index_probes():
+        1 / 0  # noqa: B018
+    assert seqscan() == "on"
