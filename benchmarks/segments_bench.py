@@ -185,7 +185,33 @@ def evaluate(vendor: str) -> list[dict[str, object]]:
             f"hand {hand_s * 1000:8.1f} ms  ratio {patron_s / hand_s:5.2f}{flag}",
             flush=True,
         )
+        if "recent_1" in str(qs.query):  # reads the recent event timestamps (ADR 0060)
+            before_s, before_n = without_recent(catalogue, tree)
+            results[-1].update(events_counted_s=before_s, events_counted_members=before_n)
+            print(
+                f"  {'':20s} without recent timestamps (events counted): "
+                f"{before_s * 1000:8.1f} ms  members {before_n:>8,}",
+                flush=True,
+            )
     return results
+
+
+def without_recent(catalogue: Any, tree: dict[str, Any]) -> tuple[float, int]:
+    """The segment compiled as before ADR 0060: window counts grouped over the events
+    (the compiler's own fallback, forced by pretending no recent timestamps are kept)."""
+    from unittest import mock
+
+    from patron.segments import compiler
+    from patron.segments.dbsession import evaluation
+
+    with mock.patch.object(compiler, "RECENT_K", 0):
+        qs = compiler.Compiler(catalogue, now=NOW).queryset(tree)
+
+    def run() -> int:
+        with evaluation():
+            return int(qs.count())
+
+    return timed(run)  # type: ignore[return-value]
 
 
 def build_times() -> list[tuple[str, float, float]]:
