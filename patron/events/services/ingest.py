@@ -19,12 +19,10 @@ Per message (inside a batch, each on its own):
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
-import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -437,7 +435,7 @@ def events_ingest(
             result.duplicates += 1
             continue
         rows[row["message_id"]] = row
-    with _sqlite_writer(), transaction.atomic():
+    with transaction.atomic():
         if rows:
             # ON CONFLICT DO NOTHING: a retry, or a concurrent request with the same ids.
             result.accepted = events_insert(list(rows.values()))
@@ -449,28 +447,6 @@ def events_ingest(
 
             transaction.on_commit(events_process_schedule)
     return result
-
-
-_SQLITE_WRITER = threading.Lock()
-
-
-@contextlib.contextmanager
-def _sqlite_writer() -> Iterator[None]:
-    """On SQLite, one ingest write transaction at a time per process.
-
-    SQLite has one writer; a thread that finds the write lock taken waits in SQLite's
-    busy handler, which sleeps 1, 2, 5, 10... ms between tries, so with several request
-    threads the lock is often free while they sleep. Queued on this lock instead, the
-    next thread of the process starts as soon as the previous one commits (other
-    processes still meet SQLite's own lock). Not inside an outer transaction: that one
-    may already hold SQLite's lock, and waiting here for a thread that waits for it
-    would deadlock.
-    """
-    if connection.vendor != "sqlite" or connection.in_atomic_block:
-        yield
-        return
-    with _SQLITE_WRITER:
-        yield
 
 
 def rejections_record(*, source_id: int, rejected: list[RejectedMessage]) -> None:
