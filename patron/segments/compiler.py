@@ -437,7 +437,11 @@ class Compiler:
         events = self._window(events, "timestamp", c["within_days"])
         for w in c["where"]:
             events = events.filter(self._property(w))
-        if not c["where"] and count <= RECENT_K - (op != "gte"):
+        # "At least once" / "never" stay (NOT) EXISTS over the events' index: at full scale
+        # that is faster on PostgreSQL than scanning every aggregate row of the name
+        # (cart abandoners 342 vs 536 ms; docs/performance.md, "Segments").
+        once = (op, count) in (("gte", 1), ("eq", 0), ("lte", 0))
+        if not c["where"] and not once and count <= RECENT_K - (op != "gte"):
             return self._recent(c["event"], op, count, c["within_days"], events)
         if (op, count) == ("gte", 1):
             return Q(Exists(events.filter(contact_id=OuterRef("pk"))))
