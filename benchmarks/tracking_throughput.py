@@ -102,7 +102,12 @@ def make_batches(count: int, size: int, users: int, seed: int) -> list[bytes]:
 
 class Server:
     def __init__(
-        self, env: dict[str, str], port: int, workers: int, threads: int, worker_class: str
+        self,
+        env: dict[str, str],
+        port: int,
+        workers: int,
+        threads: int,
+        worker_class: str = "gthread",
     ) -> None:
         self.port = port
         probe = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
