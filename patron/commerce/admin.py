@@ -13,7 +13,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from patron.commerce.models import Order, OrderLine, Product
+from patron.commerce.models import ContactPurchaseSummary, Order, OrderLine, Product
 from patron.commerce.services import ORDER_UPDATE_KEYS, order_delete, order_update
 from patron.core.admin_base import (
     LargeTableAdmin,
@@ -108,3 +108,13 @@ class OrderLineAdmin(ViewOnlyAdmin, LargeTableAdmin):
     search_fields = ("=sku",)
     raw_id_fields = ("order", "contact", "product")
     ordering = ("-id",)
+
+
+@admin.register(ContactPurchaseSummary)
+class ContactPurchaseSummaryAdmin(ViewOnlyAdmin, LargeTableAdmin):
+    """Derived from the orders (``summary.purchase_summary_refresh``): shown, never edited."""
+
+    list_display = ("contact", "order_count", "total", "first_order_at", "last_order_at")
+    list_select_related = ("contact",)
+    raw_id_fields = ("contact",)
+    ordering = ("-last_order_at",)
