@@ -187,7 +187,13 @@ def _birthday(value: Any, region: str) -> dt.date | None:
     return date
 
 
-def contact_keys_refresh(contact: Any) -> None:
-    """Set the matching keys of a contact (not saved) from its stored values."""
-    contact.email_match_key = email_match_key(contact.email) if contact.email else ""
+def contact_keys_refresh(
+    contact: Any, *, email_key: Callable[[str], str] = email_match_key
+) -> None:
+    """Set the matching keys of a contact (not saved) from its stored values.
+
+    ``email_key`` may be a memoised ``email_match_key`` (the event processor's, which has
+    usually just computed the key of the same address); it must return what it does.
+    """
+    contact.email_match_key = email_key(contact.email) if contact.email else ""
     contact.name_key = name_key(contact.first_name or "", contact.last_name or "")
