@@ -11,11 +11,9 @@ commit and the checkpoint compared, so two runners of one job cannot both write.
 from __future__ import annotations
 
 import gc
-import hashlib
 import itertools
 import logging
 import multiprocessing as mp
-import os
 import resource
 import time
 from collections import Counter, deque
@@ -23,84 +21,39 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, connections, transaction
-from django.utils import timezone
 
-from patron.contacts.models import CustomField
-from patron.contacts.selectors import contacts_visible_to, lifecycle_stages
-from patron.core.services import activity_record, workspace_get
+from patron.contacts.selectors import contacts_visible_to
 from patron.imports import fastwrite
-from patron.imports.chunk import REPORT_LIMIT, ChunkProcessor, ChunkResult, ChunkState
+from patron.imports.chunk import REPORT_LIMIT, ChunkProcessor, ChunkState
 from patron.imports.fastwrite import tune_connection
+from patron.imports.journal import (
+    _COUNT_KEYS,
+    _PROGRESS_FIELDS,
+    ImportStopped,
+    _collect,
+    _commit_chunk,
+    _restore_seen,
+    _snapshot_seen,
+    finish_job,
+    note_progress,
+)
 from patron.imports.models import ImportChunk, ImportJob
 from patron.imports.options import options_of
-from patron.imports.prepare import CustomDef, Plan, Prepared, prepare_rows
+from patron.imports.prepare import Plan, Prepared, prepare_rows
 from patron.imports.readers import ImportFileError, info_from_job, iter_rows
-from patron.imports.seen import Fingerprints
-from patron.imports.writing import jsonable
+from patron.imports.runconfig import (
+    chunk_rows,
+    commit_rows,
+    commit_seconds,
+    custom_fields_map,
+    default_workers,
+    file_sha256,
+    plan_for,
+)
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[ImportJob], None]
-
-
-class ImportStopped(Exception):
-    """The run cannot go on (another runner took over, errors under "stop", file changed)."""
-
-
-def chunk_rows() -> int:
-    return int(
-        getattr(settings, "PATRON_IMPORT_CHUNK_ROWS", 0)
-        or os.environ.get("PATRON_IMPORT_CHUNK_ROWS", 5000)
-    )
-
-
-def default_workers() -> int:
-    value = os.environ.get("PATRON_IMPORT_WORKERS")
-    if value is not None:
-        return int(value)
-    # One core stays with this process (classify + write) and the database.
-    return max(min((os.cpu_count() or 1) - 1, 4), 0)
-
-
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def custom_fields_map() -> dict[str, CustomField]:
-    return {f.key: f for f in CustomField.objects.filter(entity=CustomField.Entity.CONTACT)}
-
-
-def plan_for(job: ImportJob, custom: dict[str, CustomField]) -> Plan:
-    headers = tuple(job.headers)
-    columns = tuple(
-        (headers.index(h), target)
-        for h, target in (job.mapping or {}).items()
-        if target and h in headers
-    )
-    opts = options_of(job)
-    return Plan(
-        headers=headers,
-        columns=tuple(sorted(columns)),
-        key=opts.key,
-        region=workspace_get().default_region or settings.PATRON_DEFAULT_REGION,
-        stages=tuple((s["key"], s.get("label", s["key"])) for s in lifecycle_stages()),
-        custom=tuple(
-            CustomDef(
-                key=f.key,
-                label=f.label,
-                type=f.type,
-                choices=tuple(f.choices or ()),
-                max_length=f.max_length,
-            )
-            for f in custom.values()
-        ),
-        tags=opts.tags,
-    )
 
 
 # --- preparation, possibly in worker processes ---------------------------------------------
@@ -360,84 +313,11 @@ class JobRunner:
         return None
 
 
-def commit_rows() -> int:
-    """Rows per transaction: whole chunks are committed together until this many.
-
-    On SQLite a commit writes every index page the transaction touched to the WAL (and
-    the checkpoint copies them again); a growing table's random-key indexes (email match
-    key, phone, name key, ...) are touched all over by every chunk, so the commit cost
-    is per *transaction*, nearly whatever its size (6.7 s per 100k rows at 1M rows with
-    5,000-row commits). Grouping chunks cuts that without the memory of bigger chunks
-    (the transaction's dirty pages live in SQLite's bounded page cache, not in Python)."""
-    value = getattr(settings, "PATRON_IMPORT_COMMIT_ROWS", 0) or os.environ.get(
-        "PATRON_IMPORT_COMMIT_ROWS"
-    )
-    return int(value) if value else chunk_rows() * 5
-
-
-def commit_seconds() -> float:
-    """A commit group also ends after this long, so other writers (SQLite's one write
-    lock) and the progress display never wait much longer than one chunk."""
-    return float(os.environ.get("PATRON_IMPORT_COMMIT_SECONDS", 5))
-
-
 def _children_cpu() -> float:
     """CPU seconds of ended child processes (the normalising workers, once their pool is
     closed): with other work on the machine, CPU time says more than wall time."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
-
-
-def note_progress(locked: ImportJob, session_rows: int, session_start: float, t0: float) -> None:
-    """Save a committed chunk's progress: run time, rows per second and time left."""
-    elapsed = time.monotonic() - session_start
-    locked.run_seconds += time.monotonic() - t0
-    locked.rate = session_rows / elapsed if elapsed > 0 else None
-    if locked.total_rows and locked.rate:
-        left = max(locked.total_rows - locked.rows_done, 0)
-        locked.eta_seconds = left / locked.rate
-    locked.save()
-
-
-def finish_job(job: ImportJob, actor: Any) -> ImportJob:
-    """Mark a running job done and record ``import.completed`` (one transaction)."""
-    with transaction.atomic():
-        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
-        if locked.status != ImportJob.Status.RUNNING:
-            raise ImportStopped("The import is no longer running.")
-        locked.status = ImportJob.Status.DONE
-        locked.finished_at = timezone.now()
-        locked.eta_seconds = 0
-        if locked.total_rows is None or locked.total_rows < locked.rows_done:
-            locked.total_rows = locked.rows_done
-        locked.save()
-        activity_record(
-            actor=actor,
-            verb="import.completed",
-            subject=locked,
-            subject_label=f"Import of {locked.file_name}"[:300],
-            changes={
-                "file": locked.file_name,
-                "target": locked.target,
-                "counts": locked.counts,
-                "rows": locked.rows_done,
-                "options": locked.options,
-            },
-        )
-    return locked
-
-
-_COUNT_KEYS = ("created", "updated", "unchanged", "duplicate", "error", "skipped", "flagged")
-_PROGRESS_FIELDS = (
-    "rows_done",
-    "last_row",
-    "chunks_done",
-    "counts",
-    "rate",
-    "eta_seconds",
-    "run_seconds",
-    "total_rows",
-)
 
 
 class _VisibleIds:
@@ -448,61 +328,6 @@ class _VisibleIds:
 
     def __contains__(self, cid: int) -> bool:
         return self.qs.filter(pk=cid).exists()
-
-
-def _snapshot_seen(seen: Fingerprints) -> Any:
-    seen.flush()
-    return list(seen._runs)
-
-
-def _restore_seen(seen: Fingerprints, runs: Any) -> None:
-    seen._runs = list(runs)
-    seen._fresh = set()
-
-
-def _commit_chunk(job: ImportJob, result: ChunkResult, prepared: list[Prepared]) -> None:
-    ImportChunk.objects.create(
-        job=job,
-        seq=job.chunks_done + 1,
-        first_row=prepared[0].row,
-        last_row=prepared[-1].row,
-        created=result.created,
-        created_other=result.created_other,
-        seen_keys=Fingerprints.to_bytes(result.fingerprints),
-        counts=dict(result.counts),
-    )
-    counts = Counter(job.counts or {})
-    counts.update(result.counts)
-    job.counts = {k: counts.get(k, 0) for k in _COUNT_KEYS}
-    job.chunks_done += 1
-    job.rows_done += len(prepared)
-    job.last_row = prepared[-1].row
-    job.heartbeat_at = timezone.now()
-
-
-def _collect(
-    result: ChunkResult, issues: list[dict[str, Any]], changes: list[dict[str, Any]]
-) -> None:
-    for o in result.outcomes:
-        if o.action in ("error", "duplicate") or (o.action == "created" and o.p.invalid):
-            if len(issues) < REPORT_LIMIT:
-                reason = o.reason or "; ".join(
-                    f"{k}: {v['reason']}" for k, v in sorted(o.p.invalid.items())
-                )
-                column = o.column or (", ".join(sorted(o.p.invalid)) if o.p.invalid else "")
-                issues.append(
-                    {"row": o.p.row, "action": o.action, "column": column, "reason": reason}
-                )
-        elif o.action == "updated" and len(changes) < 20:
-            changes.append(
-                {
-                    "row": o.p.row,
-                    "contact_id": o.contact_id,
-                    "before": {k: jsonable(v) for k, v in o.changes.get("before", {}).items()},
-                    "after": {k: jsonable(v) for k, v in o.changes.get("after", {}).items()},
-                    "tags_added": o.changes.get("tags_added", []),
-                }
-            )
 
 
 def execute(
