@@ -201,11 +201,11 @@ def without_recent(catalogue: Any, tree: dict[str, Any]) -> tuple[float, int]:
     (the compiler's own fallback, forced by pretending no recent timestamps are kept)."""
     from unittest import mock
 
-    from patron.segments import compiler
+    from patron.segments.compiler import Compiler, behaviour
     from patron.segments.dbsession import evaluation
 
-    with mock.patch.object(compiler, "RECENT_K", 0):
-        qs = compiler.Compiler(catalogue, now=NOW).queryset(tree)
+    with mock.patch.object(behaviour, "RECENT_K", 0):
+        qs = Compiler(catalogue, now=NOW).queryset(tree)
 
     def run() -> int:
         with evaluation():
