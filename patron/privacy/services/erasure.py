@@ -9,7 +9,8 @@ the person's data without a foreign key to the contact:
 - activity entries about the contact (its timeline and audit history, with before/after);
 - merge journal entries the contact took part in, and the history of the records merged
   into it (the same person);
-- import report rows about the contact (values as imported, before/after);
+- import report rows about the contact (values as imported, before/after), dry-run
+  report entries about them, and stored uploads that mention them (``uploads``);
 - tracking messages not yet tied to a contact that carry one of its identifiers, and
   rejected messages in the tracking debugger that mention one.
 
@@ -35,6 +36,7 @@ from patron.core.services import activity_record
 from patron.hygiene.normalize import email_match_key
 from patron.privacy.keys import derive, key_texts
 from patron.privacy.models import Erasure, ErasureMatch
+from patron.privacy.services.uploads import import_uploads_erase
 from patron.segments.tasks import contacts_changed
 
 #: HKDF purpose of the match-hash key (a different label: not the bytes that encrypt).
@@ -148,6 +150,8 @@ def contact_erase(*, actor: User, contact: Contact | int) -> Erasure:
     digests = match_hashes((kind, v) for kind in ("email", "phone", "user_id", "external_id")
                            for v in found.get(kind, ()))  # fmt: skip
     ids, merges = _merged_into(pk)
+    # Before the report rows go: they tell which uploads held the person (ADR 0080).
+    uploads = import_uploads_erase(contact_ids=ids, found=found)
     removed: dict[str, int] = {
         "webhook_deliveries": deliveries_erase(sorted(ids)),
         "activities": Activity.objects.filter(
@@ -156,6 +160,7 @@ def contact_erase(*, actor: User, contact: Contact | int) -> Erasure:
         "merge_records": merges,
         "import_rows": ImportRow.objects.filter(contact_id__in=ids).delete()[0],
     }
+    removed.update(uploads)
     removed["queued_events"], removed["rejected_messages"] = _tracking_leftovers(found)
     _, cascaded = target.delete()
     removed.update({label: n for label, n in sorted(cascaded.items()) if n})
