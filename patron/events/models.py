@@ -81,15 +81,32 @@ class Event(models.Model):
                 name="event_message_once_per_source",
             )
         ]
+        # The contact and name indexes are partial (contact set): ingest stores every event
+        # with no contact, so it writes none of them; the processor's UPDATE that sets the
+        # contact adds the entries. Readers compare contact_id (=, IN, a join), which both
+        # databases take as implying NOT NULL; queries across contacts say
+        # ``contact__isnull=False`` (docs/adr/0073-partial-event-indexes.md).
         indexes = [
-            models.Index(fields=["contact", "-timestamp"], name="event_contact_time_idx"),
-            models.Index(fields=["contact", "event", "-timestamp"], name="event_contact_name_idx"),
+            models.Index(
+                fields=["contact", "-timestamp"],
+                condition=Q(contact__isnull=False),
+                name="event_contact_time_pidx",
+            ),
+            models.Index(
+                fields=["contact", "event", "-timestamp"],
+                condition=Q(contact__isnull=False),
+                name="event_contact_name_pidx",
+            ),
             # (No index on user_id or source_id alone: nothing reads by them, and every
             # index costs on the ingest hot path. Contacts are found via ContactIdentity.)
             models.Index(fields=["anonymous_id"], name="event_anon_idx"),
             # Segment conditions "performed X (N times) in the last N days" read all events of
             # one name in a time window, across contacts (issue 6).
-            models.Index(fields=["event", "timestamp", "contact"], name="event_name_time_idx"),
+            models.Index(
+                fields=["event", "timestamp", "contact"],
+                condition=Q(contact__isnull=False),
+                name="event_name_time_pidx",
+            ),
             models.Index(fields=["id"], condition=Q(processed=False), name="event_unprocessed_idx"),
         ]
 

@@ -65,8 +65,10 @@ class BehaviourConditions(CompilerBase):
             if self._zero_ok(op, count):
                 return ~Q(Exists(rows.filter(~Q(**{f"count__{_lk(op)}": count}))))
             return Q(Exists(rows.filter(**{f"count__{_lk(op)}": count})))
+        # contact_id IS NOT NULL: the event indexes are partial on it (ADR 0073), and the
+        # grouped form below (contact_id IN (... GROUP BY contact_id)) implies it nowhere.
         events: QuerySet[Any] = Event.objects.filter(
-            type=Event.Type.TRACK, event=c["event"], processed=True
+            type=Event.Type.TRACK, event=c["event"], processed=True, contact__isnull=False
         )
         events = self._window(events, "timestamp", c["within_days"])
         for w in c["where"]:
