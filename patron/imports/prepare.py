@@ -16,6 +16,7 @@ groups whose values repeat across rows (names, countries, cities, ...) are memoi
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -32,8 +33,11 @@ from patron.hygiene.normalize import (
     email_match_key,
     name_key,
     normalize_date,
+    normalize_email,
+    normalize_phone,
     phone_match_key,
 )
+from patron.hygiene.normalize.record import normalize_field
 from patron.imports.cells import unescape_cell
 from patron.imports.fastpath import email_fast
 from patron.imports.seen import fingerprint
@@ -58,6 +62,7 @@ _MAX_LENGTH = {
 TAG_MAX = 80
 COMPANY_MAX = 200
 CACHE = 20_000  # entries per memo (bounded: memory stays flat as files grow)
+DATE_CACHE = 65_536  # birthdays: (text, region) -> a date, ~200 bytes an entry
 
 
 @dataclass(frozen=True)
@@ -142,40 +147,77 @@ def _name_key_cached(first: str, last: str) -> str:
     return name_key(first, last)
 
 
+def _phone_in(region: str) -> Callable[[Any], str]:
+    fn = _PHONE_FNS.get(region)
+    if fn is None:
+        fn = _PHONE_FNS[region] = functools.partial(normalize_phone, region=region)
+    return fn
+
+
+_PHONE_FNS: dict[str, Callable[[Any], str]] = {}
+
+
+@lru_cache(maxsize=DATE_CACHE)
+def _birthday_cached(value: Any, region: str) -> tuple[bool, Any]:
+    """(valid, the value or its invalid entry): one field's result, kept small (a
+    million-row file can hold ~60,000 distinct birthdays, so this memo is larger)."""
+    got = contact_input_normalize({"birthday": value}, default_region=region, on_invalid="flag")
+    if "birthday" in got.invalid:
+        return False, got.invalid["birthday"]
+    return True, got.values["birthday"]
+
+
 def _hygiene(data: dict[str, Any], region: str) -> tuple[Normalized, str | None]:
-    """contact_input_normalize(data) in flag mode, one group at a time (see module doc)."""
+    """contact_input_normalize(data) in flag mode, one group at a time (see module doc).
+
+    The groups are merged in the order ``contact_input_normalize`` writes them (names,
+    email, country, postal code, phone, birthday) into one ``Normalized``; the uncached
+    fields (email when not on the fast path, phone) go through hygiene's own one-field
+    step (``normalize_field``) straight into it."""
     out = Normalized()
+    values, invalid = out.values, out.invalid
     out.touched.update(data)
-    names = tuple((k, data[k]) for k in NAME_FIELDS if k in data)
-    groups: list[Normalized] = []
-    if names and "full_name" not in data:
+    if "full_name" in data:
+        names = tuple((k, data[k]) for k in NAME_FIELDS if k in data)
+        got = _norm_cached(names, "", region)
+        values.update(got.values)
+        invalid.update(got.invalid)
+    else:
         # Given parts are normalised each on its own (hygiene's rule): cache per part.
-        groups.extend(_norm_cached((item,), "", region) for item in names)
-    elif names:
-        groups.append(_norm_cached(names, "", region))
-    country = ""
-    if "country" in data:
-        got = _norm_cached((("country", data["country"]),), "", region)
-        country = got.values.get("country", "")
-        groups.append(got)
-    if "postal_code" in data:
-        groups.append(_norm_cached((("postal_code", data["postal_code"]),), "", region))
+        for key in NAME_FIELDS:
+            if key in data:
+                got = _norm_cached(((key, data[key]),), "", region)
+                values.update(got.values)
+                invalid.update(got.invalid)
     fast_key = None
     if "email" in data:
         fast = email_fast(data["email"])
         if fast is not None:
-            out.values["email"], fast_key = fast
+            values["email"], fast_key = fast
         else:
-            groups.append(_norm((("email", data["email"]),), "", region))
+            normalize_field(data, "email", normalize_email, out, "flag")
+    country = ""
+    if "country" in data:
+        got = _norm_cached((("country", data["country"]),), "", region)
+        values.update(got.values)
+        invalid.update(got.invalid)
+        country = got.values.get("country", "")
+    if "postal_code" in data:
+        got = _norm_cached((("postal_code", data["postal_code"]),), "", region)
+        values.update(got.values)
+        invalid.update(got.invalid)
+    here = country or region
     if "phone" in data:
-        groups.append(_norm((("phone", data["phone"]),), country, region))
+        normalize_field(data, "phone", _phone_in(here), out, "flag")
     if "birthday" in data:
         value = data["birthday"]
-        fn = _norm_cached if isinstance(value, (str, dt.date)) else _norm
-        groups.append(fn((("birthday", value),), country, region))
-    for got in groups:
-        out.values.update(got.values)
-        out.invalid.update(got.invalid)
+        if isinstance(value, (str, dt.date)):
+            ok, got_value = _birthday_cached(value, here)
+            (values if ok else invalid)["birthday"] = got_value
+        else:
+            got = _norm((("birthday", value),), country, region)
+            values.update(got.values)
+            invalid.update(got.invalid)
     return out, fast_key
 
 
@@ -208,6 +250,21 @@ def _split_tags(raw: str) -> list[str]:
     return out
 
 
+def _touched(hygiene: tuple[str, ...], plain: tuple[str, ...]) -> tuple[str, ...]:
+    """The fields a row touches, sorted: its hygiene fields and its plain fields but tags
+    and company (memoised: a file has few combinations of non-empty columns)."""
+    got = _TOUCHED.get((hygiene, plain))
+    if got is None:
+        fields = {*hygiene, *(t for t in plain if t not in ("tags", "company"))}
+        got = tuple(sorted(fields))
+        if len(_TOUCHED) < 4096:
+            _TOUCHED[(hygiene, plain)] = got
+    return got
+
+
+_TOUCHED: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[str, ...]] = {}
+
+
 def prepare_row(plan: Plan, row: int, cells: Sequence[Any], problem: str = "") -> Prepared:
     p = Prepared(row=row)
     if problem:
@@ -230,9 +287,8 @@ def prepare_row(plan: Plan, row: int, cells: Sequence[Any], problem: str = "") -
         else:
             plain[target] = (raw, headers[index])
     norm, fast_key = _hygiene(data, plan.region)
-    values = dict(norm.values)
-    invalid = dict(norm.invalid)
-    touched = set(norm.touched)
+    values = norm.values  # a new Normalized per row: its dicts are this row's own
+    invalid = norm.invalid
     for target, (raw, _header) in plain.items():
         text = _clean_cached(str(raw)) if isinstance(raw, str) else clean_text(raw)
         if target == "tags":
@@ -244,7 +300,6 @@ def prepare_row(plan: Plan, row: int, cells: Sequence[Any], problem: str = "") -
             else:
                 p.company = text
             continue
-        touched.add(target)
         limit = _MAX_LENGTH.get(target)
         if limit and len(text) > limit:
             invalid[target] = {
@@ -286,18 +341,20 @@ def prepare_row(plan: Plan, row: int, cells: Sequence[Any], problem: str = "") -
         return p
     if key_field == "email":
         p.key = p.key.lower()
-    if not any(values.get(k) for k in ("first_name", "last_name", "full_name", "email", "phone")):
+    get = values.get
+    first, middle, last = get("first_name"), get("middle_name"), get("last_name")
+    if not (first or last or get("full_name") or get("email") or get("phone")):
         p.errors.append(("", "A contact needs at least a name, an email or a phone."))
         return p
-    parts = ("first_name", "last_name", "middle_name")
-    if any(values.get(k) for k in parts) and not values.get("full_name"):
-        values["full_name"] = " ".join(
-            values[k] for k in ("first_name", "middle_name", "last_name") if values.get(k)
-        )
+    if (first or last or middle) and not get("full_name"):
+        values["full_name"] = " ".join(v for v in (first, middle, last) if v)
     p.values = values
     p.invalid = invalid
-    p.touched = tuple(sorted(touched))
-    p.tags = tuple(dict.fromkeys((*p.tags, *plan.tags)))
+    p.touched = _touched(tuple(data), tuple(plain))
+    if plan.tags:
+        p.tags = tuple(dict.fromkeys((*p.tags, *plan.tags)))
+    elif len(p.tags) > 1:
+        p.tags = tuple(dict.fromkeys(p.tags))
     email = values.get("email") or ""
     p.email_key = (fast_key if fast_key is not None else email_match_key(email)) if email else ""
     p.name_key = _name_key_cached(values.get("first_name", ""), values.get("last_name", ""))

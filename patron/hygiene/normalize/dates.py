@@ -31,6 +31,10 @@ _MONTHS = {
 _MONTH_BY_NAME = {fold(name): num for num, names in _MONTHS.items() for name in names}
 _NUMERIC = re.compile(r"^(\d{1,4})[./\-\s](\d{1,2})[./\-\s](\d{1,4})\.?$")
 _WORDS = re.compile(r"[^\W\d_]+|\d+")
+_COMPACT = re.compile(r"\d{8}")
+# ``fromisoformat`` reads a four-digit (ASCII) year first: anything else cannot parse, so
+# the attempt (and its exception, the dearest part of a non-ISO date) is skipped.
+_ISO_YEAR = re.compile(r"[0-9]{4}")
 
 
 def _year(value: int, *, pivot: int) -> int:
@@ -42,7 +46,7 @@ def _year(value: int, *, pivot: int) -> int:
 def _build(year: int, month: int, day: int) -> dt.date:
     try:
         return dt.date(year, month, day)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:  # OverflowError: a year past C's int
         raise NormalizationError("Enter a valid date.") from exc
 
 
@@ -59,13 +63,13 @@ def normalize_date(value: object, *, region: str | None = None) -> dt.date | Non
         return None
     if len(text) > 40:
         raise NormalizationError("Enter a valid date.")
+    if _ISO_YEAR.match(text):
+        try:
+            return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+        except ValueError:
+            pass
     pivot = dt.date.today().year % 100
-    iso = text.replace("Z", "+00:00")
-    try:
-        return dt.datetime.fromisoformat(iso).date()
-    except ValueError:
-        pass
-    if re.fullmatch(r"\d{8}", text):
+    if _COMPACT.fullmatch(text):
         return _build(int(text[:4]), int(text[4:6]), int(text[6:]))
     m = _NUMERIC.match(text)
     if m:
@@ -81,7 +85,11 @@ def normalize_date(value: object, *, region: str | None = None) -> dt.date | Non
             return _build(year, a, b)
         return _build(year, b, a)
     words = _WORDS.findall(text)
-    month = next((_MONTH_BY_NAME[fold(w)] for w in words if fold(w) in _MONTH_BY_NAME), None)
+    month = None
+    for word in words:  # the first word that is a month name (each word folded once)
+        month = _MONTH_BY_NAME.get(fold(word))
+        if month:
+            break
     numbers = [int(w) for w in words if w.isdigit()]
     if month and len(numbers) == 2:
         day, year = numbers[::-1] if numbers[0] > 31 else numbers

@@ -119,6 +119,11 @@ def _one(
         out.fail(name, raw, str(exc), mode)
 
 
+# The treatment of one given field, for callers that normalise a record's fields in groups
+# (the import worker) and must give exactly what ``contact_input_normalize`` gives.
+normalize_field = _one
+
+
 def _many(
     data: Mapping[str, Any], name: str, fn: Callable[[str], str], out: Normalized, mode: OnInvalid
 ) -> None:

@@ -30,7 +30,9 @@ def clean_text(value: object, *, max_length: int | None = None, form: str = "NFC
     if value is None:
         return ""
     text = unicodedata.normalize(form, str(value))  # type: ignore[arg-type]
-    text = " ".join(_drop_controls(text).split())
+    if not text.isprintable():  # printable: no C* character, nothing to drop (the usual case)
+        text = _drop_controls(text)
+    text = " ".join(text.split())
     if max_length is not None and len(text) > max_length:
         raise NormalizationError(f"Ensure this value has at most {max_length} characters.")
     return text
@@ -39,6 +41,8 @@ def clean_text(value: object, *, max_length: int | None = None, form: str = "NFC
 def fold(text: str) -> str:
     """Lower-case ASCII-ish letters and digits only: the key form used for matching."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
+    if decomposed.isascii():  # no combining marks, no ß: the same filter, done in C
+        return "".join(filter(str.isalnum, decomposed))
     return "".join(
         ch for ch in decomposed if ch.isalnum() and not unicodedata.combining(ch)
     ).replace("ß", "ss")
