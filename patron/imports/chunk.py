@@ -37,6 +37,7 @@ from patron.contacts.models import (
 from patron.contacts.services import CONTACT_FIELDS
 from patron.hygiene.matching import LIKELY, POSSIBLE, Match, profile_of, score_pair
 from patron.hygiene.selectors import profiles_load
+from patron.imports.erased import ERASED_REASON, ErasedPeople
 from patron.imports.options import ImportOptions
 from patron.imports.prepare import Prepared
 from patron.imports.seen import Fingerprints, IdRanges
@@ -90,6 +91,7 @@ class ChunkProcessor(ChunkWriter):
         custom_fields: dict[str, CustomField],
         visible: Any | None,
         state: ChunkState,
+        erased: ErasedPeople | None = None,
     ) -> None:
         self.job_id = job_id
         self.actor = actor
@@ -97,6 +99,7 @@ class ChunkProcessor(ChunkWriter):
         self.custom_fields = custom_fields
         self.visible = visible  # a scoped queryset for restricted actors, else None
         self.state = state
+        self.erased = erased  # None when nobody was ever erased (see patron.imports.erased)
 
     # --- classification -----------------------------------------------------------------
 
@@ -249,6 +252,9 @@ class ChunkProcessor(ChunkWriter):
             target.setdefault(key_or_value, []).append(cid)
         wanted: list[tuple[Prepared, set[int]]] = []
         for p in rows:
+            if self.erased is not None and (matched := _erased_kind(self.erased, p)):
+                out.append(Outcome(p, "skipped", column=matched, reason=ERASED_REASON))
+                continue
             if p.email_key:
                 fp = p.email_fp
                 if fp in self.state.seen:
@@ -412,6 +418,19 @@ def value_list(values: list[str]) -> RawSQL:
     if connection.vendor == "postgresql":
         return RawSQL("SELECT unnest(%s::text[])", [values])
     return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(values)])
+
+
+def _erased_kind(erased: ErasedPeople, p: Prepared) -> str:
+    """Which identifier of a new row is an erased person's ("" if none)."""
+    phone = p.values.get("phone") or ""
+    return erased.first_match(
+        (
+            ("email", p.email_key),
+            ("phone", p.phone_key),
+            ("phone", phone if phone != p.phone_key else ""),
+            ("external_id", p.values.get("external_id") or ""),
+        )
+    )
 
 
 def _profile(p: Prepared) -> Any:

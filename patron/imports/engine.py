@@ -26,6 +26,7 @@ from django.db import connection, connections, transaction
 from patron.contacts.selectors import contacts_visible_to
 from patron.imports import fastwrite
 from patron.imports.chunk import REPORT_LIMIT, ChunkProcessor, ChunkState
+from patron.imports.erased import ErasedPeople
 from patron.imports.fastwrite import tune_connection
 from patron.imports.journal import (
     _COUNT_KEYS,
@@ -159,6 +160,7 @@ class JobRunner:
             custom_fields=self.custom,
             visible=visible,
             state=state,
+            erased=ErasedPeople.load(),  # once per job (preview or run)
         )
 
     def _chunks(self, start_row: int) -> Iterator[list[Prepared]]:

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from patron.core.services import activity_record
 from patron.imports.chunk import REPORT_LIMIT, ChunkResult
+from patron.imports.erased import is_erased_skip
 from patron.imports.models import ImportChunk, ImportJob
 from patron.imports.prepare import Prepared
 from patron.imports.seen import Fingerprints
@@ -110,7 +111,11 @@ def _collect(
     result: ChunkResult, issues: list[dict[str, Any]], changes: list[dict[str, Any]]
 ) -> None:
     for o in result.outcomes:
-        if o.action in ("error", "duplicate") or (o.action == "created" and o.p.invalid):
+        if (
+            o.action in ("error", "duplicate")
+            or (o.action == "created" and o.p.invalid)
+            or is_erased_skip(o)
+        ):
             if len(issues) < REPORT_LIMIT:
                 reason = o.reason or "; ".join(
                     f"{k}: {v['reason']}" for k, v in sorted(o.p.invalid.items())

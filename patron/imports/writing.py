@@ -16,6 +16,7 @@ from patron.contacts.models import Company, Contact, ContactCompany, CustomField
 from patron.contacts.normalize import search_text_for
 from patron.core.models import Activity
 from patron.hygiene.normalize import contact_keys_refresh
+from patron.imports.erased import is_erased_skip
 from patron.imports.fastwrite import insert_dicts, insert_objects, reserve_ids
 from patron.imports.models import ImportRow
 from patron.segments.tasks import contacts_changed
@@ -286,7 +287,7 @@ class ChunkWriter:
 
 
 def reportable(o: Outcome) -> bool:
-    if o.action in ("error", "duplicate", "updated"):
+    if o.action in ("error", "duplicate", "updated") or is_erased_skip(o):
         return True
     return o.action == "created" and bool(o.p.invalid)
 

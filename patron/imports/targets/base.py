@@ -27,6 +27,7 @@ from patron.core.permissions import PermissionDenied
 from patron.hygiene.normalize.dates import normalize_date
 from patron.hygiene.normalize.email import email_match_key, normalize_email
 from patron.hygiene.normalize.text import NormalizationError
+from patron.imports.erased import ERASED_REASON, ErasedPeople
 from patron.imports.options import ImportOptions
 
 # (row number, {target field: cell text}) after the mapping is applied.
@@ -61,6 +62,15 @@ class RowError(Exception):
         self.row = row  # the file row at fault, when a group of rows is written together
 
 
+class RowSkipped(Exception):
+    """A row is left out on purpose and reported (not an error: "stop" does not trip)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
 def error_of(exc: Exception) -> tuple[str, str]:
     """(field, reason) of a service's refusal, for the report."""
     if isinstance(exc, RowError):
@@ -83,6 +93,8 @@ class Context:
     dry_run: bool
     # Memoised contact look-ups within one run (email / external id -> id or None).
     contacts: dict[tuple[str, str], int | None] = dataclasses.field(default_factory=dict)
+    # Erasure hashes, loaded once per job; None when nobody was ever erased.
+    erased: ErasedPeople | None = None
 
 
 class Target:
@@ -120,6 +132,16 @@ class Target:
             try:
                 with transaction.atomic():
                     out.append(self.process(ctx, unit))
+            except RowSkipped as exc:
+                out.append(
+                    Outcome(
+                        row=unit[0][0],
+                        action="skipped",
+                        field=exc.field,
+                        reason=exc.reason,
+                        rows=len(unit),
+                    )
+                )
             except (ValidationError, RowError, PermissionDenied, Contact.DoesNotExist) as exc:
                 name, reason = error_of(exc)
                 row = getattr(exc, "row", None) or unit[0][0]
@@ -190,6 +212,8 @@ def find_contact(ctx: Context, values: Mapping[str, Any], *, email: str, externa
             )
         if ctx.contacts[key] is not None:
             return ctx.contacts[key]  # type: ignore[return-value]
+        if ctx.erased is not None and ctx.erased.match("external_id", ext):
+            raise RowSkipped(external_id, ERASED_REASON)
         if not raw_email:
             raise RowError(external_id, f"No contact with external id {ext[:60]!r}.")
     try:
@@ -207,6 +231,8 @@ def find_contact(ctx: Context, values: Mapping[str, Any], *, email: str, externa
         )
     found = ctx.contacts[key]
     if found is None:
+        if ctx.erased is not None and ctx.erased.match("email", key[1]):
+            raise RowSkipped(email, ERASED_REASON)  # their history is not imported either
         raise RowError(email, f"No contact with email {address[:80]!r}.")
     return found
 

@@ -27,6 +27,7 @@ from patron.events.models import Event, Source
 from patron.events.services.aggregates import aggregates_rebuild
 from patron.events.services.ingest import MessageError, build_event, events_ingest
 from patron.events.services.sources import source_create
+from patron.imports.erased import ERASED_REASON, ErasedPeople
 from patron.imports.models import ImportChunk
 from patron.imports.options import ImportOptions
 from patron.imports.targets.base import Context, Outcome, Row, RowError, Target, parse_when, text
@@ -124,6 +125,18 @@ def message_of(values: dict[str, Any]) -> dict[str, Any]:
     return msg
 
 
+def _erased_kind(erased: ErasedPeople, msg: dict[str, Any]) -> str:
+    """The row's field naming an erased person ("" if none): its user id, or an email in
+    its traits (where identity resolution would read it to find or create a profile)."""
+    if erased.match("user_id", str(msg.get("userId") or "").strip()):
+        return "user_id"
+    for traits in (msg.get("traits"), (msg.get("context") or {}).get("traits")):
+        email = traits.get("email") if isinstance(traits, dict) else None
+        if isinstance(email, str) and erased.email(email):
+            return "email"
+    return ""
+
+
 class EventsTarget(Target):
     name = "events"
     label = "Events (historical backfill)"
@@ -152,6 +165,9 @@ class EventsTarget(Target):
                 continue
             except MessageError as exc:
                 out.append(Outcome(row=row, action="error", reason=str(exc)))
+                continue
+            if ctx.erased is not None and (matched := _erased_kind(ctx.erased, msg)):
+                out.append(Outcome(row=row, action="skipped", field=matched, reason=ERASED_REASON))
                 continue
             mid = built["message_id"]
             if mid in valid:

@@ -26,6 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from patron.imports.engine import ImportStopped, file_sha256, finish_job, note_progress
+from patron.imports.erased import ErasedPeople
 from patron.imports.models import ImportChunk, ImportJob, ImportRow
 from patron.imports.options import options_of
 from patron.imports.readers import ImportFileError, info_from_job, iter_rows
@@ -89,7 +90,13 @@ class TargetRunner:
         return sorted(bad + self.target.process_chunk(ctx, good), key=lambda o: o.row)
 
     def _context(self, dry_run: bool) -> Context:
-        return Context(actor=self.actor, options=self.options, job_id=self.job.pk, dry_run=dry_run)
+        return Context(
+            actor=self.actor,
+            options=self.options,
+            job_id=self.job.pk,
+            dry_run=dry_run,
+            erased=ErasedPeople.load(),  # once per job
+        )
 
     def _issue(self, o: Outcome) -> dict[str, Any]:
         return {

@@ -1,0 +1,76 @@
+"""Erased people are not imported again (SECURITY.md: erasure "plus a keyed hash so the
+person is not re-imported").
+
+``contact_erase`` keeps keyed hashes (HMAC-SHA256 under HKDF-derived keys, see
+``patron.privacy.services.erasure``) of an erased person's email match key, E.164 phone,
+user id and external id. An import loads them once per job: none exist in most
+workspaces, and then ``ErasedPeople.load()`` is one ``EXISTS`` query and returns None (no
+per-row cost at all). Otherwise the digests (one set; erasures are few) and the HMAC
+keys (derived once, under every key that may have hashed them) are held for the job,
+and each row about to create someone is hashed and looked up in the set.
+
+The report says only "matches an erased person" and the column: nothing the file row does
+not already hold, and nothing about the erased person.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable
+from typing import Any
+
+from patron.hygiene.normalize import email_match_key
+from patron.privacy.keys import derive, key_texts
+from patron.privacy.models import ErasureMatch
+from patron.privacy.services.erasure import PURPOSE
+
+ERASED_REASON = "Matches an erased person; not imported."
+KINDS = ("email", "phone", "user_id", "external_id")
+
+
+class ErasedPeople:
+    """The job's view of the erasure hashes: ``match(kind, value)`` per identifier."""
+
+    def __init__(self, digests: set[str], keys: Iterable[bytes]) -> None:
+        self.digests = digests
+        # One keyed HMAC state per key, copied per value (the key schedule is done once).
+        self._macs = [hmac.new(k, digestmod=hashlib.sha256) for k in keys]
+
+    @classmethod
+    def load(cls) -> ErasedPeople | None:
+        """None when nobody was ever erased (the usual case: one cheap query a job)."""
+        if not ErasureMatch.objects.exists():
+            return None
+        digests = set(ErasureMatch.objects.values_list("digest", flat=True))
+        return cls(digests, [derive(k, PURPOSE) for k in key_texts()])
+
+    def match(self, kind: str, value: str) -> bool:
+        """Whether ``value`` (already normal: an email match key, an E.164 phone, an id)
+        is an identifier of an erased person."""
+        if not value:
+            return False
+        message = f"{kind}:{value}".encode()
+        for mac in self._macs:
+            h = mac.copy()
+            h.update(message)
+            if h.hexdigest() in self.digests:
+                return True
+        return False
+
+    def email(self, address: str) -> bool:
+        """An email as typed (hashed by its match key, as erasure hashes it)."""
+        address = (address or "").strip()
+        return bool(address) and self.match("email", email_match_key(address) or address.lower())
+
+    def first_match(self, pairs: Iterable[tuple[str, str]]) -> str:
+        """The kind of the first (kind, normal value) pair that matches, else ``""``."""
+        for kind, value in pairs:
+            if value and self.match(kind, value.strip()):
+                return kind
+        return ""
+
+
+def is_erased_skip(o: Any) -> bool:
+    """An outcome skipped because it is an erased person (reported, unlike policy skips)."""
+    return o.action == "skipped" and o.reason == ERASED_REASON
