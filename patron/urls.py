@@ -14,5 +14,6 @@ urlpatterns = [
     path("hygiene/", include("patron.hygiene.urls")),
     path("segments/", include("patron.segments.urls")),
     path("webhooks/", include("patron.webhooks.urls")),
+    path("privacy/", include("patron.privacy.urls")),
     path("", include("patron.web.urls")),
 ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from patron.web.views import auth, companies, contacts, privacy
+from patron.web.views import auth, companies, contacts
 
 app_name = "web"
 
@@ -17,15 +17,6 @@ urlpatterns = [
     path("contacts/<int:pk>/timeline/", contacts.contact_timeline_more, name="contact_timeline"),
     path("contacts/<int:pk>/tags/add/", contacts.contact_tag_add, name="contact_tag_add"),
     path("contacts/<int:pk>/tags/remove/", contacts.contact_tag_remove, name="contact_tag_remove"),
-    # Privacy (GDPR access and erasure)
-    path("contacts/<int:pk>/erase/", privacy.contact_erase_page, name="contact_erase"),
-    path(
-        "contacts/<int:pk>/privacy-export/",
-        privacy.contact_export_download,
-        name="contact_privacy_export",
-    ),
-    path("privacy/erasures/", privacy.erasure_list, name="erasures"),
-    path("privacy/erasures/<int:pk>/", privacy.erasure_detail, name="erasure_detail"),
     # Companies
     path("companies/", companies.company_list, name="companies"),
     path("companies/new/", companies.company_new, name="company_new"),

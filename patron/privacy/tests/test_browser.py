@@ -34,7 +34,7 @@ def test_erase_a_person_from_the_profile(live_server: Any, page: Any) -> None:
 
     page.goto(f"{base}/contacts/{ada.pk}/")
     page.click("#privacy-erase")
-    page.wait_for_url(f"{base}/contacts/{ada.pk}/erase/")
+    page.wait_for_url(f"{base}/privacy/contacts/{ada.pk}/erase/")
     # A wrong name is refused and nothing happens.
     page.fill("#erase-confirm", "Ada Byron")
     page.click("#erase-submit")

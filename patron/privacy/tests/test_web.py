@@ -51,7 +51,7 @@ def test_erase_asks_for_the_name_then_erases_and_shows_the_result(
 ) -> None:
     ada = person(admin_user_p, "ada")
     client = client_for(admin_user_p)
-    url = f"/contacts/{ada.contact.pk}/erase/"
+    url = f"/privacy/contacts/{ada.contact.pk}/erase/"
     page = client.get(url).content.decode()
     assert ada.email in page and "cannot be undone" in page
 
@@ -70,7 +70,7 @@ def test_erase_asks_for_the_name_then_erases_and_shows_the_result(
 def test_the_email_also_confirms(admin_user_p: Any, client_for: Any) -> None:
     ada = person(admin_user_p, "ada")
     response = client_for(admin_user_p).post(
-        f"/contacts/{ada.contact.pk}/erase/", {"confirm": ada.email.upper()}
+        f"/privacy/contacts/{ada.contact.pk}/erase/", {"confirm": ada.email.upper()}
     )
     assert response.status_code == 302
     assert not Contact.objects.filter(pk=ada.contact.pk).exists()
@@ -80,7 +80,7 @@ def test_erase_needs_the_csrf_token(admin_user_p: Any) -> None:
     ada = person(admin_user_p, "ada")
     client = Client(enforce_csrf_checks=True)
     client.force_login(admin_user_p)
-    url = f"/contacts/{ada.contact.pk}/erase/"
+    url = f"/privacy/contacts/{ada.contact.pk}/erase/"
     _unchanged(client, "post", url, 403, confirm=ada.email)
 
 
@@ -90,7 +90,7 @@ def test_erase_is_refused_without_contact_delete(
 ) -> None:
     ada = person(admin_user_p, "ada")
     client = client_for(make_user(role))
-    url = f"/contacts/{ada.contact.pk}/erase/"
+    url = f"/privacy/contacts/{ada.contact.pk}/erase/"
     _unchanged(client, "get", url, 403)
     _unchanged(client, "post", url, 403, confirm=ada.email)
 
@@ -102,27 +102,27 @@ def test_erase_of_a_contact_out_of_scope_is_404(
     user = role_user(make_user, "eraser", [P.CONTACT_VIEW, P.CONTACT_DELETE], restricted=True)
     theirs = person(admin_user_p, "theirs", owner=admin_user_p)
     client = client_for(user)
-    url = f"/contacts/{theirs.contact.pk}/erase/"
+    url = f"/privacy/contacts/{theirs.contact.pk}/erase/"
     _unchanged(client, "get", url, 404)
     _unchanged(client, "post", url, 404, confirm=theirs.email)
-    _unchanged(client, "post", "/contacts/99999999/erase/", 404, confirm="x")
+    _unchanged(client, "post", "/privacy/contacts/99999999/erase/", 404, confirm="x")
 
 
 def test_anonymous_users_are_sent_to_login(admin_user_p: Any, client: Any) -> None:
     ada = person(admin_user_p, "ada")
-    for url in (f"/contacts/{ada.contact.pk}/erase/", "/privacy/erasures/"):
+    for url in (f"/privacy/contacts/{ada.contact.pk}/erase/", "/privacy/erasures/"):
         assert client.get(url).status_code == 302
-    _unchanged(client, "post", f"/contacts/{ada.contact.pk}/erase/", 302, confirm=ada.email)
-    _unchanged(client, "post", f"/contacts/{ada.contact.pk}/privacy-export/", 302)
+    _unchanged(client, "post", f"/privacy/contacts/{ada.contact.pk}/erase/", 302, confirm=ada.email)
+    _unchanged(client, "post", f"/privacy/contacts/{ada.contact.pk}/export/", 302)
 
 
 def test_hostile_names_are_escaped_on_every_page(admin_user_p: Any, client_for: Any) -> None:
     contact = contact_create(actor=admin_user_p, data={"first_name": HOSTILE, "email": ""})
     client = client_for(admin_user_p)
-    page = client.get(f"/contacts/{contact.pk}/erase/").content.decode().lower()
+    page = client.get(f"/privacy/contacts/{contact.pk}/erase/").content.decode().lower()
     assert "<script>alert" not in page and "<svg onload" not in page
     assert "&lt;script&gt;alert" in page
-    response = client.post(f"/contacts/{contact.pk}/erase/", {"confirm": HOSTILE})
+    response = client.post(f"/privacy/contacts/{contact.pk}/erase/", {"confirm": HOSTILE})
     assert response.status_code == 302  # the typed (raw) name confirms
     # The erasure's actor label is shown on the log: a hostile one is escaped too.
     admin_user_p.first_name = HOSTILE
@@ -169,7 +169,7 @@ def test_the_log_pages_with_a_cursor(admin_user_p: Any, client_for: Any, monkeyp
 def test_the_download_is_a_post_with_the_whole_document(admin_user_p: Any, client_for: Any) -> None:
     ada = person(admin_user_p, "ada")
     client = client_for(admin_user_p)
-    url = f"/contacts/{ada.contact.pk}/privacy-export/"
+    url = f"/privacy/contacts/{ada.contact.pk}/export/"
     assert client.get(url).status_code == 405
     response = client.post(url)
     assert response.status_code == 200 and response["Cache-Control"] == "no-store"
@@ -184,7 +184,7 @@ def test_the_download_is_refused_without_the_permissions(
 ) -> None:
     ada = person(admin_user_p, "ada")
     _unchanged(
-        client_for(make_user(role)), "post", f"/contacts/{ada.contact.pk}/privacy-export/", 403
+        client_for(make_user(role)), "post", f"/privacy/contacts/{ada.contact.pk}/export/", 403
     )
 
 
@@ -194,4 +194,4 @@ def test_the_download_of_a_contact_out_of_scope_is_404(
     workspace_update(actor=admin_user_p, restricted_visibility="own")
     theirs = person(admin_user_p, "theirs", owner=admin_user_p)
     client = client_for(exporter(make_user, restricted=True))
-    _unchanged(client, "post", f"/contacts/{theirs.contact.pk}/privacy-export/", 404)
+    _unchanged(client, "post", f"/privacy/contacts/{theirs.contact.pk}/export/", 404)

@@ -42,7 +42,7 @@ def contact_erase_page(request: AuthedRequest, pk: int) -> HttpResponse:
         if confirmation_matches(contact, request.POST.get("confirm", "")[:400]):
             record = contact_erase(actor=request.user, contact=contact)
             messages.success(request, f"Contact #{record.contact_id} was erased.")
-            return redirect("web:erasure_detail", pk=record.pk)
+            return redirect("privacy:erasure", pk=record.pk)
         error = "Type the contact's name or email exactly as shown to confirm."
     return render(
         request,
