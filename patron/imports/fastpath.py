@@ -29,7 +29,8 @@ VERIFY_EVERY = 997
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LOCAL = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*")
 _DOMAIN = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}")
-_SPECIAL = tuple(SPECIAL_USE_DOMAIN_NAMES)
+_SPECIAL = frozenset(SPECIAL_USE_DOMAIN_NAMES)
+_SPECIAL_DOTTED = tuple(s for s in SPECIAL_USE_DOMAIN_NAMES if "." in s)
 _state = {"enabled": True, "seen": 0}
 
 
@@ -44,9 +45,12 @@ def _direct(value: str) -> tuple[str, str] | None:
         return None
     domain = domain.lower()
     labels = domain.split(".")
-    if any(label[2:4] == "--" for label in labels):
+    if "--" in domain and any(label[2:4] == "--" for label in labels):
         return None  # punycode (xn--) and other reserved label forms: the full path
-    if labels[-1] in _SPECIAL or any(domain.endswith("." + s) or domain == s for s in _SPECIAL):
+    # A special-use name without a dot can only be the last label (the domain has a dot).
+    if labels[-1] in _SPECIAL or any(
+        domain.endswith("." + s) or domain == s for s in _SPECIAL_DOTTED
+    ):
         return None
     address = f"{local}@{domain}"
     if len(address) > EMAIL_MAX:

@@ -37,6 +37,12 @@ _COMPACT = re.compile(r"\d{8}")
 _ISO_YEAR = re.compile(r"[0-9]{4}")
 
 
+def date_order(region: str | None) -> str:
+    """"MDY" or "DMY": how ambiguous numeric dates are read in the region, the only thing
+    ``normalize_date`` takes from the region (so results can be memoised by it)."""
+    return "MDY" if (region or "US").upper() in MONTH_FIRST_REGIONS else "DMY"
+
+
 def _year(value: int, *, pivot: int) -> int:
     if value >= 100:
         return value
@@ -81,7 +87,7 @@ def normalize_date(value: object, *, region: str | None = None) -> dt.date | Non
             return _build(year, b, a)
         if b > 12:
             return _build(year, a, b)
-        if (region or "US").upper() in MONTH_FIRST_REGIONS:
+        if date_order(region) == "MDY":
             return _build(year, a, b)
         return _build(year, b, a)
     words = _WORDS.findall(text)

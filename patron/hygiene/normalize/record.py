@@ -179,13 +179,14 @@ def contact_input_normalize(
     _one(data, "postal_code", normalize_postal_code, out, on_invalid)
     region = out.values.get("country") or existing_country or default_region
     _one(data, "phone", lambda v: normalize_phone(v, region), out, on_invalid)
-    _one(data, "birthday", lambda v: _birthday(v, region), out, on_invalid)
+    _one(data, "birthday", lambda v: normalize_birthday(v, region), out, on_invalid)
     _many(data, "emails", normalize_email, out, on_invalid)
     _many(data, "phones", lambda v: normalize_phone(v, region), out, on_invalid)
     return out
 
 
-def _birthday(value: Any, region: str) -> dt.date | None:
+def normalize_birthday(value: Any, region: str) -> dt.date | None:
+    """A date between 1900 and today (``region`` only decides how 03/05/24 reads)."""
     date = normalize_date(value, region=region)
     if date and (date > dt.date.today() or date.year < 1900):
         raise NormalizationError("Enter a birthday between 1900 and today.")

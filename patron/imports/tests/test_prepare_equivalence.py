@@ -17,7 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from patron.imports.prepare import Plan, Prepared, prepare_row, prepare_rows
+from patron.hygiene.normalize import contact_input_normalize
+from patron.imports.prepare import Plan, Prepared, _birthday_cached, prepare_row, prepare_rows
 from patron.imports.tests.prepare_reference import reference_prepare_row
 
 BENCH = Path(__file__).resolve().parents[3] / "benchmarks"
@@ -100,7 +101,8 @@ PHONES = ["(212) 555-0134", "+1 212 555 0134", "212.555.0134", "1-212-555-0134",
           "00 44 20 7946 0958", "011 44 20 7946 0958", "５５５-０１３４", "+", "0", "123",
           "+999 123", "(0)30 1234567", "+49 030 1234567", "=1+2", "'+44 20 7946 0958"]  # fmt: skip
 COUNTRIES = ["US", "usa", "Deutschland", "Allemagne", "UK", "España", "ES", "fr", "FRA",
-             "Narnia", "the Netherlands", "Korea, Republic of", "", "G.B."]  # fmt: skip
+             "Narnia", "the Netherlands", "Korea, Republic of", "", "G.B.", "CA", "Philippines",
+             "Canada"]  # fmt: skip
 DATES = ["1990-03-05", "05.03.1980", "March 5, 1975", "31/02/2000", "1/2/03", "2099-01-01",
          "32/13/1999", "20240305", "5. März 2024", "1899-12-31", "03/05/24", "yesterday",
          "2200000000 MAR 0"]  # fmt: skip
@@ -164,3 +166,15 @@ def test_generated_rows_equal_the_slow_path(plan_cells: tuple[Plan, list[Any]]) 
     plan, cells = plan_cells
     _same(plan, 2, cells)
     _same(plan, 3, cells)  # again, now from the memos
+
+
+@pytest.mark.parametrize("value", ["03/05/24", "05.03.2024", "13/05/24", "2099-01-01", "x"])
+def test_birthday_memo_is_exact_for_every_region_of_an_order(value: str) -> None:
+    """The memo is keyed by date order; each region still gets hygiene's own answer."""
+    for region in ("US", "CA", "PH", "DE", "GB", "FR", "us"):
+        want = contact_input_normalize(
+            {"birthday": value}, default_region=region, on_invalid="flag"
+        )
+        ok, got = _birthday_cached(value, region)
+        assert (got if ok else None) == want.values.get("birthday")
+        assert (None if ok else got) == want.invalid.get("birthday")
