@@ -28,6 +28,7 @@ from patron.events.services._wal import checkpoints_aside
 from patron.events.services.aggregates import aggregates_apply, aggregates_rebuild
 from patron.events.services.commerce import COMMERCE_EVENTS, is_commerce, order_from_event
 from patron.events.services.identity import Resolver, SystemActor
+from patron.events.services.identity.erased import erased_events_drop, erased_events_split
 from patron.events.services.ingest import rejections_record
 from patron.events.services.profile import (
     Problems,
@@ -259,12 +260,17 @@ def events_process_batch(*, batch_size: int | None = None) -> int:
     events = _oldest_unprocessed(batch_size)
     if not events:
         return 0
+    read = len(events)
     actor = SystemActor("tracking API")
     region = workspace_get().default_region or "US"
     sources = dict(
         Source.objects.filter(pk__in={e.source_id for e in events}).values_list("pk", "name")
     )
     problems = Problems()
+    # 0. Erased people are not brought back (one EXISTS query when nobody was erased).
+    events, refused = erased_events_split(events, region=region)
+    if refused:
+        problems.items += erased_events_drop(refused)
 
     # 1. Identity: who is each event about? (creates contacts, links ids, joins people)
     resolver = Resolver(actor=actor, source_labels=sources, region=region)  # type: ignore[arg-type]
@@ -361,4 +367,4 @@ def events_process_batch(*, batch_size: int | None = None) -> int:
             by_source[item.source_id].append(item)
     for source_id, items in by_source.items():
         rejections_record(source_id=source_id, rejected=items)
-    return len(events)
+    return read
