@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from patron.events.models import Event, RejectedMessage, Source
 from patron.events.services._sql import driver_cursor, sqlite_time
+from patron.events.services.ingest_wal import checkpoints_aside
 
 MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
@@ -393,7 +394,8 @@ def events_ingest(
     after commit.
 
     Validation runs before the write transaction: on SQLite that transaction holds the
-    database's one write lock, so it contains only the inserts.
+    database's one write lock, so it contains only the inserts; and its commit leaves
+    the WAL checkpoint to a thread (``ingest_wal``), so that no request waits for one.
 
     The actor is the source itself (write-key authentication); the events are the
     record of this write, so no activity entry is added per request (see
@@ -435,7 +437,8 @@ def events_ingest(
             result.duplicates += 1
             continue
         rows[row["message_id"]] = row
-    with transaction.atomic():
+    # SQLite: the commit does not checkpoint the WAL; a thread does, after (ingest_wal).
+    with checkpoints_aside(), transaction.atomic():
         if rows:
             # ON CONFLICT DO NOTHING: a retry, or a concurrent request with the same ids.
             result.accepted = events_insert(list(rows.values()))

@@ -1,0 +1,113 @@
+"""SQLite: tracking ingest's WAL checkpoints on a thread of the serving process.
+
+In WAL mode the commit that takes the log past ``wal_autocheckpoint`` pages (1,000 by
+default) also checkpoints: it copies the logged pages into the database file and syncs
+the log and the file (two fsyncs, 3-8 ms each on the project's machine), inside that
+``commit()``. An ingest batch dirties a hundred or more pages (random message ids and
+anonymous ids land all over their indexes), so every few ``/v1/batch`` requests one
+waited for a checkpoint before it could answer: commit cost 46-54 µs per event in wall
+time against 17.5 µs without (docs/performance.md, "Ingest (2026-12-06 pass 2)").
+
+``checkpoints_aside`` turns the connection's automatic checkpoint off for the ingest
+transaction (and restores it), and afterwards wakes this process's checkpointer: a
+daemon thread with its own connection that runs a PASSIVE checkpoint, at most one every
+``INTERVAL`` seconds. A PASSIVE checkpoint waits for no lock that writers or readers
+hold and does what it can; what it leaves, the next one (or any other connection's
+automatic checkpoint) does.
+
+Durability is unchanged: a transaction is committed once its frames are in the log, with
+or without a checkpoint (the checkpoint only copies committed pages into the database
+file). With ``synchronous=NORMAL`` (patron/settings.py) the commit writes the log
+without syncing it: an acknowledged event survives the crash of the process (the log
+is in the operating system's hands), not a crash of the operating system or a power
+loss, which can roll back the last transactions (the database stays consistent).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+
+from django.db import connection
+
+#: Seconds between two checkpoints of one process at most (the log grows meanwhile).
+INTERVAL = 0.2
+
+
+class Checkpointer:
+    """A daemon thread that checkpoints one database's WAL when woken, at most once per
+    ``INTERVAL``. It opens its connection for each checkpoint (a few a second at most),
+    so it holds no file open between them."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.wake = threading.Event()
+        self.done = threading.Event()  # set after each checkpoint (for tests)
+        self.thread = threading.Thread(target=self._run, name="ingest-wal", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self.wake.wait()
+            self.wake.clear()
+            with contextlib.suppress(sqlite3.Error):  # busy or gone: the next one catches up
+                db = sqlite3.connect(self.path, timeout=0, isolation_level=None)
+                try:
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                finally:
+                    db.close()
+            self.done.set()
+            time.sleep(INTERVAL)
+
+
+_checkpointers: dict[tuple[int, str], Checkpointer] = {}
+_lock = threading.Lock()
+
+
+def checkpointer_for(path: str) -> Checkpointer:
+    """This process's checkpointer of the database at ``path`` (a forked worker makes
+    its own: threads do not survive a fork)."""
+    key = (os.getpid(), path)
+    found = _checkpointers.get(key)
+    if found is None:
+        with _lock:
+            found = _checkpointers.get(key)
+            if found is None:
+                found = _checkpointers[key] = Checkpointer(path)
+    return found
+
+
+def _file_database() -> str | None:
+    if connection.vendor != "sqlite":
+        return None
+    path = str(connection.settings_dict.get("NAME") or "")
+    if not path or path.startswith(("file:", ":memory")):
+        return None
+    return path
+
+
+@contextlib.contextmanager
+def checkpoints_aside() -> Iterator[None]:
+    """Around a write transaction on a SQLite database file (outside any other
+    transaction): no automatic checkpoint in its commit; the process's checkpointer is
+    woken after it. Elsewhere (PostgreSQL, in-memory, inside a transaction) it does
+    nothing."""
+    path = _file_database()
+    if path is None or connection.in_atomic_block:
+        yield
+        return
+    connection.ensure_connection()
+    raw = connection.connection
+    previous = int(raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+    raw.execute("PRAGMA wal_autocheckpoint = 0")
+    try:
+        yield
+    finally:
+        # A connection that broke meanwhile is discarded by Django anyway.
+        with contextlib.suppress(sqlite3.Error):
+            raw.execute(f"PRAGMA wal_autocheckpoint = {previous:d}")
+    checkpointer_for(path).wake.set()

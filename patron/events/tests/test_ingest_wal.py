@@ -1,0 +1,134 @@
+"""SQLite: ingest's commit leaves the WAL checkpoint to a thread (services.ingest_wal), and
+an acknowledged event survives the process being killed right after."""
+
+from __future__ import annotations
+
+import hashlib
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from patron.events.models import Event, Source
+from patron.events.services import ingest_wal
+from patron.events.services.ingest import events_ingest
+
+
+def _messages(n: int) -> list[dict[str, Any]]:
+    return [
+        {"type": "track", "event": "Clicked", "userId": f"u{i}", "messageId": uuid.uuid4().hex}
+        for i in range(n)
+    ]
+
+
+def _digest(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _autocheckpoint() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        return int(cursor.fetchone()[0])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_commit_does_not_checkpoint_the_thread_does(
+    source_key: tuple[Source, str], no_processing: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's write-ahead log only")
+    source, _ = source_key
+    path = str(connection.settings_dict["NAME"])
+    # given a connection that would checkpoint at every commit, a checkpointer that only
+    # records that it was woken, and a database file up to date with the log
+    woken: list[bool] = []
+    idle = SimpleNamespace(wake=SimpleNamespace(set=lambda: woken.append(True)))
+    monkeypatch.setattr(ingest_wal, "checkpointer_for", lambda _path: idle)
+    previous = _autocheckpoint()
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint = 1")
+    try:
+        with sqlite3.connect(path) as other:
+            other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        before = _digest(path)
+        # when a batch is ingested
+        result = events_ingest(source=source, messages=_messages(50))
+        # then the events are stored, the database file is untouched (they are in the
+        # log), the connection's own setting is back, and the checkpointer was woken
+        assert result.accepted == 50
+        assert Event.objects.filter(source_id=source.pk).count() == 50
+        assert _digest(path) == before
+        assert _autocheckpoint() == 1
+        assert woken == [True]
+        # and a checkpointer copies them into the database file
+        checkpointer = ingest_wal.Checkpointer(path)
+        checkpointer.wake.set()
+        assert checkpointer.done.wait(10)
+        assert _digest(path) != before
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA wal_autocheckpoint = {previous:d}")
+
+
+def test_postgresql_and_transactions_are_left_alone(
+    source_key: tuple[Source, str], no_processing: None
+) -> None:
+    # given ingest inside a transaction (this test's), or on PostgreSQL
+    source, _ = source_key
+    woken_before = set(ingest_wal._checkpointers)
+    before = _autocheckpoint() if connection.vendor == "sqlite" else None
+    # when a batch is ingested
+    result = events_ingest(source=source, messages=_messages(3))
+    # then it is stored and no checkpoint setting or thread was touched
+    assert result.accepted == 3
+    assert set(ingest_wal._checkpointers) == woken_before
+    if before is not None:
+        assert _autocheckpoint() == before
+
+
+KILLED_AFTER_INGEST = textwrap.dedent(
+    """
+    import os, signal, sys, uuid
+    import django
+    django.setup()
+    from patron.events.services import source_create
+    from patron.events.services.ingest import events_ingest
+    source, _ = source_create(actor=None, name=sys.argv[1])
+    messages = [
+        {"type": "track", "event": "Clicked", "userId": f"u{i}", "messageId": uuid.uuid4().hex}
+        for i in range(int(sys.argv[2]))
+    ]
+    result = events_ingest(source=source, messages=messages)
+    print(result.accepted, flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)  # no clean shutdown: no close, no checkpoint
+    """
+)
+
+
+def test_acknowledged_events_survive_the_process_being_killed(patron_site: Any) -> None:
+    # given a process that ingests a batch on SQLite and is killed as soon as it is
+    # acknowledged (the checkpoint left to a thread that may not have run)
+    name = f"crash-{uuid.uuid4().hex[:8]}"
+    done = subprocess.run(
+        [sys.executable, "-c", KILLED_AFTER_INGEST, name, "300"],
+        env=patron_site.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    # then it was killed after acknowledging all of them
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    assert done.stdout.split() == ["300"]
+    # and a new connection finds every one (recovered from the log)
+    with sqlite3.connect(patron_site.db_path) as db:
+        found = db.execute("SELECT COUNT(*) FROM events_event WHERE source = ?", [name])
+        (count,) = found.fetchone()
+    assert count == 300
