@@ -32,6 +32,7 @@ def contact_timeline(
     """The newest ``limit`` items about one contact, newest first."""
     from patron.commerce.models import Order
     from patron.events.models import Event
+    from patron.imports.selectors import contact_import_origin
     from patron.support.models import SurveyResponse, Ticket
 
     contact: Contact = contact_get(actor, contact_id)
@@ -60,6 +61,28 @@ def contact_timeline(
             for a in window(acts_qs, "created_at")
         ]
     )
+    # A contact an import created: recorded by the import's journal, not an activity
+    # entry of its own (ADR 0075); shown as the entry it used to be.
+    origin = contact_import_origin(contact)
+    if origin is not None and (before is None or origin["at"] < before):
+        streams.append(
+            [
+                TimelineItem(
+                    origin["at"],
+                    "activity",
+                    "Contact imported",
+                    origin["actor_label"],
+                    {
+                        "verb": "contact.imported",
+                        "changes": {
+                            "import_job": origin["import_job"],
+                            "row": origin["row"],
+                            "action": "created",
+                        },
+                    },
+                )
+            ]
+        )
     notes = window(contact.notes.select_related("author"), "created_at")
     streams.append(
         [

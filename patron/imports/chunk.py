@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Set
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +48,7 @@ WRITABLE = CONTACT_FIELDS
 DERIVED = ("search_text", "email_match_key", "name_key", "invalid_fields")
 LOADED = ("id", "owner_id", "updated_at", *WRITABLE, *DERIVED)
 REPORT_LIMIT = 200  # issues kept in a dry run's summary
+_NONE: frozenset[int] = frozenset()
 
 
 @dataclass
@@ -77,6 +78,7 @@ class ChunkResult:
     counts: Counter[str]
     fingerprints: list[int]
     created: list[list[int]] = field(default_factory=list)  # [row, contact id]
+    created_stamp: Any = None  # the created contacts' created_at (one datetime a chunk)
     created_other: dict[str, list[int]] = field(default_factory=dict)
     existing: dict[int, dict[str, Any]] = field(default_factory=dict)
 
@@ -250,7 +252,7 @@ class ChunkProcessor(ChunkWriter):
                 continue
             target = by_phone if kind == ContactIdentity.Kind.PHONE else by_email_key
             target.setdefault(key_or_value, []).append(cid)
-        wanted: list[tuple[Prepared, set[int]]] = []
+        wanted: list[tuple[Prepared, Set[int]]] = []
         for p in rows:
             if self.erased is not None and (matched := _erased_kind(self.erased, p)):
                 out.append(Outcome(p, "skipped", column=matched, reason=ERASED_REASON))
@@ -270,9 +272,14 @@ class ChunkProcessor(ChunkWriter):
                     continue
                 self.state.seen.add(fp)
                 fps.append(fp)
-            ids = set(by_email_key.get(p.email_key, ())) | set(by_phone.get(p.phone_key, ()))
-            wanted.append((p, ids))
-        profiles = profiles_load(sorted({i for _, ids in wanted for i in ids}))
+            same_email = by_email_key.get(p.email_key)
+            same_phone = by_phone.get(p.phone_key)
+            # Most new rows share nothing with anyone: no sets built for them.
+            shared: Set[int] = _NONE
+            if same_email or same_phone:
+                shared = {*(same_email or ()), *(same_phone or ())}
+            wanted.append((p, shared))
+        profiles = profiles_load(sorted({i for _, shared in wanted for i in shared}))
         for p, ids in wanted:
             matches: list[tuple[int, Match]] = []
             if ids:

@@ -94,6 +94,7 @@ def _commit_chunk(job: ImportJob, result: ChunkResult, prepared: list[Prepared])
         first_row=prepared[0].row,
         last_row=prepared[-1].row,
         created=result.created,
+        created_stamp=result.created_stamp,
         created_other=result.created_other,
         seen_keys=Fingerprints.to_bytes(result.fingerprints),
         counts=dict(result.counts),

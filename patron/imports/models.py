@@ -105,8 +105,12 @@ class ImportChunk(models.Model):
     seq = models.IntegerField()
     first_row = models.BigIntegerField()
     last_row = models.BigIntegerField()
-    # [[row, contact_id], ...] of the contacts this chunk created.
+    # [[row, contact_id], ...] of the contacts this chunk created: the record of their
+    # creation (rollback, report, and the contact timeline's "imported" entry, ADR 0075).
     created = models.JSONField(default=list)
+    # The ``created_at`` given to every contact in ``created`` (one instant a chunk): the
+    # timeline finds a contact's chunk by it (indexed), then looks for the id in ``created``.
+    created_stamp = models.DateTimeField(null=True, blank=True)
     # {"companies": [ids], "tags": [ids]} created along the way.
     created_other = models.JSONField(default=dict)
     # 64-bit fingerprints (array('q') bytes) of upsert keys and email match keys seen.
@@ -119,6 +123,7 @@ class ImportChunk(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["job", "seq"], name="import_chunk_seq_unique")
         ]
+        indexes = [models.Index(fields=["created_stamp"], name="import_chunk_stamp_idx")]
 
     def __str__(self) -> str:
         return f"{self.job_id}#{self.seq}"

@@ -45,6 +45,36 @@ def import_mappings(actor: User, target: str | None = None) -> QuerySet[ImportMa
     return qs.filter(target=target) if target else qs
 
 
+def contact_import_origin(contact: Any) -> dict[str, Any] | None:
+    """Which import created a contact (job, file row, who ran it, when), from the journal.
+
+    ``contact`` comes from a scoped selector (the caller checked the actor may see it). An
+    import records created contacts in its chunks' ``created`` lists, not one activity
+    entry each (ADR 0075); every contact of a chunk got the chunk's ``created_stamp`` as
+    its ``created_at``, so one indexed equality finds the chunk (or the few sharing that
+    instant), and the id is then looked for in its list. Contacts created before the
+    stamp existed have their own ``contact.imported`` activity entry instead."""
+    created_at = getattr(contact, "created_at", None)
+    if created_at is None:
+        return None
+    chunks = ImportChunk.objects.filter(created_stamp=created_at).select_related(
+        "job", "job__created_by"
+    )
+    for chunk in chunks:
+        for row, cid in chunk.created:
+            if cid == contact.pk:
+                job = chunk.job
+                return {
+                    "import_job": job.pk,
+                    "row": row,
+                    "action": "created",
+                    "file": job.file_name,
+                    "actor_label": str(job.created_by) if job.created_by else "system",
+                    "at": created_at,
+                }
+    return None
+
+
 REPORT_HEADER = ["row", "action", "contact_id", "column", "reason", "before", "after"]
 
 

@@ -93,6 +93,7 @@ class ChunkWriter:
             rows.append(row)
         insert_dicts(Contact, rows, CONTACT_COLUMNS)
         result.created = [[o.p.row, pk] for o, pk in zip(creates, ids, strict=True)]
+        result.created_stamp = now if creates else None
         self.state.created.add_many(ids)
         self._write_updates(updates, existing, now)
         through = Contact.tags.through
@@ -237,25 +238,12 @@ class ChunkWriter:
     def _write_activity(
         self, creates: list[Outcome], updates: list[Outcome], now: dt.datetime
     ) -> None:
+        """The audit trail of the chunk: updated contacts get one ``contact.imported``
+        entry each with their before/after; created contacts are recorded by the chunk's
+        journal (``ImportChunk.created``, which the contact timeline reads, ADR 0075) and
+        one ``import.contacts_created`` entry for the chunk (actor, time, how many)."""
         actor_obj = self.actor if getattr(self.actor, "pk", None) else None
         label = str(self.actor)[:200] if self.actor is not None else "system"
-        actor_id = actor_obj.pk if actor_obj is not None else None
-        created = {"import_job": self.job_id, "action": "created"}  # one object: encoded once
-        rows = [
-            {
-                "actor_id": actor_id,
-                "actor_label": label,
-                "verb": "contact.imported",
-                "subject_type": "contact",
-                "subject_id": o.contact_id,
-                "subject_label": _label(o.p.values),
-                "contact_id": o.contact_id,
-                "changes": created,
-                "created_at": now,
-            }
-            for o in creates
-        ]
-        insert_dicts(Activity, rows, ACTIVITY_COLUMNS)
         entries = [
             Activity(
                 actor=actor_obj,
@@ -276,6 +264,23 @@ class ChunkWriter:
             )
             for o in updates
         ]
+        if creates:
+            entries.append(
+                Activity(
+                    actor=actor_obj,
+                    actor_label=label,
+                    verb="import.contacts_created",
+                    subject_type="importjob",
+                    subject_id=self.job_id,
+                    subject_label=f"Import #{self.job_id}",
+                    changes={
+                        "import_job": self.job_id,
+                        "created": len(creates),
+                        "rows": [creates[0].p.row, creates[-1].p.row],
+                    },
+                    created_at=now,
+                )
+            )
         insert_objects(Activity, entries, ACTIVITY_COLUMNS)
 
     def _write_rows(self, result: ChunkResult) -> None:
