@@ -3,6 +3,9 @@
     .venv/bin/python benchmarks/import_contacts.py               # 10k, 100k, 1M, both DBs
     .venv/bin/python benchmarks/import_contacts.py --sizes 100000 --db sqlite
     .venv/bin/python benchmarks/import_contacts.py --write-docs  # and docs/performance.md
+    # before/after: another checkout's code, own databases, first import only
+    .venv/bin/python benchmarks/import_contacts.py --sizes 300000 --root /tmp/wt-old \
+        --tag old --first-only
 
 For every size it generates a CSV (deterministic) with realistic mess: mixed phone formats
 (national, international, 00-prefix, dots, brackets), names in UPPER/lower case, stray
@@ -328,12 +331,31 @@ def fresh_site(db: str, var: Path, pg_name: str) -> dict[str, str]:
     return env
 
 
-def run_import(csv_path: Path, db: str, size: int) -> dict[str, object]:
-    """Migrate a fresh database, then import the file twice, each in a new process."""
-    env = fresh_site(db, OUT / f"site-{db}-{size}", f"patron_bench_{size}")
+def run_import(
+    csv_path: Path,
+    db: str,
+    size: int,
+    *,
+    root: Path | None = None,
+    tag: str = "",
+    first_only: bool = False,
+) -> dict[str, object]:
+    """Migrate a fresh database, then import the file twice, each in a new process.
+
+    ``root``: run another checkout's code (its ``patron`` package first on the path), for
+    before/after pairs; ``tag`` names the run's own site folder and PostgreSQL database
+    (``patron_bench_<tag>_<size>``), so runs of other people or checkouts never share one."""
+    suffix = f"-{tag}" if tag else ""
+    pg_name = f"patron_bench_{tag}_{size}" if tag else f"patron_bench_{size}"
+    if root is not None:  # ``python -m patron.cli`` finds ``patron`` in the working folder
+        os.environ["PYTHONPATH"] = str(root)
+        os.chdir(root)
+    env = fresh_site(db, OUT / f"site-{db}-{size}{suffix}", pg_name)
     patron = [sys.executable, "-m", "patron.cli"]
     out: dict[str, object] = {"db": db, "rows": size}
-    for label in ("first", "again"):
+    if root is not None:
+        out["root"] = str(root)
+    for label in ("first",) if first_only else ("first", "again"):
         code = (
             "import resource,subprocess,sys,json;"
             "p=subprocess.run(sys.argv[1:],capture_output=True,text=True);"
@@ -358,6 +380,7 @@ def run_import(csv_path: Path, db: str, size: int) -> dict[str, object]:
             capture_output=True,
             text=True,
             check=True,
+            cwd=root or None,
         )
         wall = time.monotonic() - started
         load_after = _load()
@@ -464,6 +487,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument("--root", type=Path, help="run the code of another checkout")
+    parser.add_argument("--tag", default="", help="own site folder and PostgreSQL database")
+    parser.add_argument("--first-only", action="store_true", help="skip the re-import")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -476,7 +502,11 @@ def main() -> None:
             planted = generate(path, size)
             print(f"generated {path} ({size:,} rows, {planted}) in {time.monotonic() - t:.1f}s")
         for db in dbs:
-            results.append(run_import(path, db, size))
+            results.append(
+                run_import(path, db, size, root=args.root, tag=args.tag, first_only=args.first_only)
+            )
+    if args.root is not None or args.tag or args.first_only:
+        return  # a comparison run: the stored results and the docs stay as they were
     # Results accumulate across runs (one entry per database and size, newest wins).
     store = OUT / "results.json"
     kept = json.loads(store.read_text()) if store.exists() else []

@@ -122,8 +122,10 @@ def generate(rows: int) -> dict[str, Path]:
     return files
 
 
-def site(db: str, rows: int) -> dict[str, str]:
-    return fresh_site(db, OUT / f"site-{db}-{rows}", f"patron_bench_targets_{rows}")
+def site(db: str, rows: int, tag: str = "") -> dict[str, str]:
+    """A fresh site; ``tag`` gives it its own folder and PostgreSQL database."""
+    suffix = f"_{tag}" if tag else ""
+    return fresh_site(db, OUT / f"site-{db}-{rows}{suffix}", f"patron_bench_targets{suffix}_{rows}")
 
 
 def run(env: dict[str, str], target: str, path: Path) -> dict[str, object]:
@@ -146,18 +148,21 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--targets", default="companies,orders,tickets,events")
+    parser.add_argument("--tag", default="", help="own site folder and PostgreSQL database")
     args = parser.parse_args()
     files = generate(args.rows)
-    env = site(args.db, args.rows)
+    env = site(args.db, args.rows, args.tag)
     print(f"load before: {Path('/proc/loadavg').read_text().strip()}", flush=True)
     run(env, "contacts", files["contacts"])
     for target in args.targets.split(","):
         for label in ("first", "again"):
+            load = Path("/proc/loadavg").read_text().split()[0]
             r = run(env, target, files[target])
             rate = args.rows / float(r["seconds"])  # type: ignore[arg-type]
             print(
                 f"{args.db} {target:9} {label:5} {args.rows:>7,} rows {r['seconds']:>6}s "
-                f"{rate:7,.0f} rows/s {r['counts']}",
+                f"{rate:7,.0f} rows/s {r['counts']} load {load}->"
+                f"{Path('/proc/loadavg').read_text().split()[0]}",
                 flush=True,
             )
     print(f"load after: {Path('/proc/loadavg').read_text().strip()}", flush=True)
