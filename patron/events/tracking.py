@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import zlib
 from typing import Any
 
@@ -88,11 +89,23 @@ def _read_body(request: HttpRequest, limit: int) -> bytes:
     return data
 
 
+# Every byte to "9" if it is a digit, else to a space: a run of 19 nines in the translated
+# body is a run of 19 digits in it (a scan in C: 25 µs per 35 KB body, a regular
+# expression took 300+).
+_DIGITS = bytes(0x39 if 0x30 <= i <= 0x39 else 0x20 for i in range(256))
+_LONG_RUN = b"9" * 19
+
+
 def _parse(data: bytes) -> dict[str, Any]:
     try:
         # orjson: several times faster than json on 500 KB batches; strict (UTF-8 only,
         # no NaN/Infinity, no lone surrogates), which the databases need anyway.
         body = orjson.loads(data)
+        # orjson reads an integer past 64 bits as a float (the digits after the 17th are
+        # lost); a body with a run of 19 digits anywhere (rare: an id in a text, say) is
+        # read again by the standard library, exactly. orjson has checked it is strict.
+        if _LONG_RUN in data.translate(_DIGITS):
+            body = json.loads(data)
     except (ValueError, RecursionError) as exc:  # orjson.JSONDecodeError is a ValueError
         raise RequestError(400, "invalid_json", "The body is not valid JSON.") from exc
     if not isinstance(body, dict):
