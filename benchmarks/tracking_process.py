@@ -145,11 +145,12 @@ def main() -> int:
     ap.add_argument("--profile", type=int, default=0, help="cProfile: top N of the last round")
     ap.add_argument("--root", default="", help="a checkout whose patron package to run")
     ap.add_argument("--var", default="/tmp/patron-bench-process")
+    ap.add_argument("--pg-name", default="patron_bench_process", help="PostgreSQL database")
     args = ap.parse_args()
 
     root = Path(args.root).resolve() if args.root else HERE.parent
     os.environ["PYTHONPATH"] = str(root)  # migrations of the code under test
-    env = fresh_site(args.db, Path(args.var), "patron_bench_process")
+    env = fresh_site(args.db, Path(args.var), args.pg_name)
     env["TASKS_BACKEND"] = "django_tasks.backends.dummy.DummyBackend"
     os.environ.update(env)
     sys.path.insert(0, str(root))

@@ -79,7 +79,7 @@ class _QmarkCursor:
 
 
 @contextlib.contextmanager
-def driver_cursor() -> Iterator[Any]:
+def driver_cursor(wrapper: Any = None) -> Iterator[Any]:
     """The database driver's own cursor on Django's connection (same transaction), for
     the hot paths' large statements, with ``%s`` placeholders and values as Django's
     raw cursors take them.
@@ -93,11 +93,13 @@ def driver_cursor() -> Iterator[Any]:
     PostgreSQL statements are kept short (column arrays, ``unnest``, ``= ANY``), so
     psycopg parses each once (measured in-process: ingest client CPU per event 81-88 ->
     61-69 µs, the processor's 138-155 -> 117-119 µs; docs/performance.md).
-    Not for statements with a literal ``%`` (refused on SQLite).
+    Not for statements with a literal ``%`` (refused on SQLite). ``wrapper``: another
+    Django connection than the thread's default one (the processor's prefetch).
     """
-    connection.ensure_connection()
-    raw = connection.connection
-    if connection.vendor == "postgresql":
+    wrapper = connection if wrapper is None else wrapper
+    wrapper.ensure_connection()
+    raw = wrapper.connection
+    if wrapper.vendor == "postgresql":
         import psycopg
         from psycopg.types.datetime import TimestamptzLoader
 

@@ -109,13 +109,24 @@ def _recent_merge(i: int) -> Callable[[str], str]:
     return expression
 
 
+def aggregates_current(ids: list[int]) -> dict[int, list[Any]]:
+    """The stored summaries of contacts, as ``aggregates_apply`` takes them (``current``)."""
+    return _summaries(ids) if ids else {}
+
+
 def aggregates_apply(
     events_by_contact: Mapping[int, Iterable[tuple[str, str, dt.datetime]]],
+    *,
+    current: dict[int, list[Any]] | None = None,
 ) -> None:
-    """Add (type, event name, timestamp) rows to their contacts' aggregates."""
+    """Add (type, event name, timestamp) rows to their contacts' aggregates.
+
+    ``current``: the contacts' summaries read before (``aggregates_current``), so the
+    processor can read them before its pipelined writes; read here when None."""
     if not events_by_contact:
         return
-    current = _summaries(list(events_by_contact))
+    if current is None:
+        current = _summaries(list(events_by_contact))
     db_value = datetime_adapter()
     now = db_value(timezone.now())
     summary_rows: list[tuple[Any, ...]] = []

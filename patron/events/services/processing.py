@@ -15,17 +15,23 @@ import hashlib
 import json
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
 from django.db.models.base import ModelState
 
 from patron.contacts.models import Contact, CustomField
 from patron.core.services import workspace_get
 from patron.events.models import ContactTraits, Event, RejectedMessage, Source
+from patron.events.services._prefetch import Prefetcher, prefetching
 from patron.events.services._sql import driver_cursor, from_db_datetime
 from patron.events.services._wal import checkpoints_aside
-from patron.events.services.aggregates import aggregates_apply, aggregates_rebuild
+from patron.events.services.aggregates import (
+    aggregates_apply,
+    aggregates_current,
+    aggregates_rebuild,
+)
 from patron.events.services.commerce import COMMERCE_EVENTS, is_commerce, order_from_event
 from patron.events.services.identity import Resolver, SystemActor
 from patron.events.services.identity.erased import erased_events_drop, erased_events_split
@@ -76,21 +82,57 @@ def events_process_pending(
 ) -> tuple[int, bool]:
     """Process batches until none is left or time runs out: (processed, more left?).
 
-    On SQLite the WAL checkpoints of the batches' commits run on a thread meanwhile
-    (``_wal.checkpoints_aside``)."""
-    batch_size = batch_size or default_batch_size()
+    See ``events_process_batches`` (WAL checkpoints aside on SQLite, the next batch read
+    meanwhile)."""
     deadline = time.monotonic() + max_seconds
     total = 0
-    with checkpoints_aside() as checkpointer:
-        while True:
-            done = events_process_batch(batch_size=batch_size)
-            total += done
+    for done in events_process_batches(deadline=deadline, batch_size=batch_size):
+        total += done
+    if time.monotonic() < deadline:
+        return total, False  # stopped by an empty read
+    return total, Event.objects.filter(processed=False).exists()
+
+
+def events_process_batches(
+    *, deadline: float | None = None, batch_size: int | None = None, prefetch: bool = True
+) -> Iterator[int]:
+    """Process batches until none is left or ``time.monotonic()`` passed ``deadline``
+    (checked after each batch; None: no limit), yielding the size of each committed batch.
+
+    On SQLite the WAL checkpoints of the batches' commits run on a thread meanwhile
+    (``_wal.checkpoints_aside``); where a second connection sees committed events, the
+    next batch's events are read on a thread while a batch's statements run
+    (``_prefetch``; exactly once is kept, see there)."""
+    batch_size = batch_size or default_batch_size()
+    with (
+        checkpoints_aside() as checkpointer,
+        prefetching(
+            read_sql=unprocessed_sql(after=True),
+            late_sql=_late_sql(),
+            decode=_events_from_rows,
+            limit=batch_size,
+            enabled=prefetch,
+        ) as prefetcher,
+    ):
+        guess: list[Event] | None = None
+        while deadline is None or time.monotonic() < deadline:
+            try:
+                done = events_process_batch(
+                    batch_size=batch_size, prefetched=guess, prefetcher=prefetcher
+                )
+            except StaleBatch:  # a guessed batch someone else changed: read afresh
+                guess = None
+                continue
             if done == 0:
-                return total, False
+                return
             if checkpointer is not None and not connection.in_atomic_block:
                 checkpointer.wake.set()  # the batch is committed: its pages can go
-            if time.monotonic() >= deadline:
-                return total, Event.objects.filter(processed=False).exists()
+            guess = prefetcher.take() if prefetcher is not None else None
+            yield done
+
+
+class StaleBatch(Exception):  # noqa: N818
+    """A batch's events were no longer all unprocessed when marked: it rolls back."""
 
 
 _LOADED = (
@@ -118,8 +160,9 @@ _IDENTIFY, _GROUP, _TRACK = (
 )
 
 
-def oldest_unprocessed_sql() -> str:
-    """The processor's read of waiting events (one ``%s``: the limit)."""
+def unprocessed_sql(*, after: bool = False) -> str:
+    """The processor's read of waiting events, oldest first: ``%s`` the limit, after
+    ``%s`` an id first with ``after`` (the prefetch's read)."""
     qn = connection.ops.quote_name
     pg = connection.vendor == "postgresql"
     cols = ", ".join(
@@ -131,23 +174,39 @@ def oldest_unprocessed_sql() -> str:
     # ``processed = %s`` it scanned every event before the first waiting one.
     return (
         f"SELECT {cols} FROM {qn(Event._meta.db_table)} "  # noqa: S608
-        "WHERE NOT processed ORDER BY id LIMIT %s"
+        f"WHERE NOT processed {'AND id > %s ' if after else ''}ORDER BY id LIMIT %s"
     )
 
 
+def oldest_unprocessed_sql() -> str:
+    """The processor's read of waiting events (one ``%s``: the limit)."""
+    return unprocessed_sql()
+
+
+def _late_sql() -> str:
+    """Unprocessed ids up to ``%s``, at most ``%s`` (the prefetch's check for late events)."""
+    table = connection.ops.quote_name(Event._meta.db_table)
+    return f"SELECT id FROM {table} WHERE NOT processed AND id <= %s ORDER BY id LIMIT %s"  # noqa: S608
+
+
 def _oldest_unprocessed(limit: int) -> list[Event]:
-    """The oldest unprocessed events, as Event instances built from one raw query.
+    """The oldest unprocessed events, as Event instances built from one raw query."""
+    with driver_cursor() as cursor:
+        cursor.execute(unprocessed_sql(), [limit])
+        rows = cursor.fetchall()
+    return _events_from_rows(rows)
+
+
+def _events_from_rows(rows: list[tuple[Any, ...]]) -> list[Event]:
+    """Event instances from rows of ``unprocessed_sql``.
 
     The hot path's read (see docs/performance.md): no converters, and JSON decoded only
     where the processor reads it (traits of identify/group calls, properties of
     e-commerce events). Context, integrations and the client's own times are left
     deferred (Django loads them if anything asks).
     """
-    with driver_cursor() as cursor:
-        cursor.execute(oldest_unprocessed_sql(), [limit])
-        rows = cursor.fetchall()
     events = []
-    alias, new, loads = connection.alias, Event.__new__, json.loads
+    alias, new, loads = DEFAULT_DB_ALIAS, Event.__new__, json.loads
     for (
         pk,
         kind,
@@ -195,8 +254,16 @@ def _oldest_unprocessed(limit: int) -> list[Event]:
 
 
 def events_mark_processed(rows: list[tuple[int, int | None]]) -> None:
-    """Set ``contact`` and ``processed`` of events: one ``UPDATE ... FROM (VALUES ...)``
-    per 500 (SQLite 3.33+ and PostgreSQL)."""
+    """Set ``contact`` and ``processed`` of unprocessed events: one ``UPDATE ... FROM
+    (VALUES ...)`` per 500 (SQLite 3.33+ and PostgreSQL). Raises ``StaleBatch`` (the
+    batch must roll back) unless every row was still there and unprocessed."""
+    if rows:
+        marked = _mark(rows)
+        if marked != len(rows):
+            raise StaleBatch(f"{len(rows) - marked} of {len(rows)} events changed meanwhile")
+
+
+def _mark(rows: list[tuple[int, int | None]]) -> int:
     qn = connection.ops.quote_name
     table = qn(Event._meta.db_table)
     pg = connection.vendor == "postgresql"
@@ -205,22 +272,61 @@ def events_mark_processed(rows: list[tuple[int, int | None]]) -> None:
         # arrays go as text literals of integers: psycopg's list dumper walks a list in
         # Python (2-3 ms per 4,000 ids under the profiler), a join is C.
         with driver_cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} SET contact_id = v.c, processed = true "  # noqa: S608
-                f"FROM unnest(%s::bigint[], %s::bigint[]) AS v(i, c) WHERE {table}.id = v.i",
-                [int_array([row[0] for row in rows]), int_array([row[1] for row in rows])],
-            )
-        return
+            cursor.execute(_PG_MARK.format(table=table), _pg_mark_params(rows))
+            return int(cursor.rowcount)
     one = "(%s, %s)"
+    marked = 0
     with driver_cursor() as cursor:
         for start in range(0, len(rows), 500):
             part = rows[start : start + 500]
             cursor.execute(
                 f"UPDATE {table} SET contact_id = v.column2, processed = %s "  # noqa: S608
                 f"FROM (VALUES {', '.join([one] * len(part))}) AS v "
-                f"WHERE {table}.id = v.column1",
+                f"WHERE {table}.id = v.column1 AND NOT {table}.processed",
                 [True, *(v for row in part for v in row)],
             )
+            marked += cursor.rowcount
+    return marked
+
+
+def _marks_and_aggregates(
+    marks: list[tuple[int, int | None]], rows: dict[int, list[tuple[str, str, Any]]]
+) -> None:
+    """``events_mark_processed`` and ``aggregates_apply``; on PostgreSQL overlapped.
+
+    The marks' UPDATE is a batch's largest statement (each event row rewritten; about a
+    quarter of a batch's wall time, all on the server), and working out the aggregates
+    is Python. In psycopg's pipeline mode the UPDATE is sent without waiting for its
+    result, the aggregates are computed meanwhile (their stored summaries read before),
+    and their upserts queue behind it; the block's end waits for all, in order, in the
+    same transaction, and the row count is checked as ``events_mark_processed`` does."""
+    current = aggregates_current(list(rows))
+    if connection.vendor != "postgresql" or not marks:
+        events_mark_processed(marks)
+        aggregates_apply(rows, current=current)
+        return
+    import psycopg
+
+    raw = connection.connection
+    with psycopg.Cursor(raw) as cursor:
+        with raw.pipeline():
+            table = connection.ops.quote_name(Event._meta.db_table)
+            cursor.execute(_PG_MARK.format(table=table), _pg_mark_params(marks))
+            aggregates_apply(rows, current=current)
+        marked = int(cursor.rowcount)
+    if marked != len(marks):
+        raise StaleBatch(f"{len(marks) - marked} of {len(marks)} events changed meanwhile")
+
+
+_PG_MARK = (
+    "UPDATE {table} SET contact_id = v.c, processed = true "
+    "FROM unnest(%s::bigint[], %s::bigint[]) AS v(i, c) "
+    "WHERE {table}.id = v.i AND NOT {table}.processed"
+)
+
+
+def _pg_mark_params(rows: list[tuple[int, int | None]]) -> list[str]:
+    return [int_array([row[0] for row in rows]), int_array([row[1] for row in rows])]
 
 
 def int_array(values: list[int | None]) -> str:
@@ -253,13 +359,23 @@ def _unchanged_traits_skipped(
 
 
 @transaction.atomic
-def events_process_batch(*, batch_size: int | None = None) -> int:
-    """Process the oldest unprocessed events (at most ``batch_size``); returns how many."""
+def events_process_batch(
+    *,
+    batch_size: int | None = None,
+    prefetched: list[Event] | None = None,
+    prefetcher: Prefetcher | None = None,
+) -> int:
+    """Process the oldest unprocessed events (at most ``batch_size``); returns how many.
+
+    ``prefetched``: the events ``prefetcher`` guessed for this batch (read afresh when
+    None); ``prefetcher`` starts on the next batch once this one's events are known."""
     _lock()
     batch_size = batch_size or default_batch_size()
-    events = _oldest_unprocessed(batch_size)
+    events = prefetched if prefetched else _oldest_unprocessed(batch_size)
     if not events:
         return 0
+    if prefetcher is not None:
+        prefetcher.start([e.pk for e in events])
     read = len(events)
     actor = SystemActor("tracking API")
     region = workspace_get().default_region or "US"
@@ -300,7 +416,6 @@ def events_process_batch(*, batch_size: int | None = None) -> int:
             identifies.append(event)
         elif kind == _TRACK and is_commerce(event):
             commerce.append(event)
-    events_mark_processed(marks)
 
     # 2. Profiles: identify traits (merged per contact, later calls win), group calls.
     traits: dict[int, tuple[dict[str, Any], Event]] = {}
@@ -353,8 +468,10 @@ def events_process_batch(*, batch_size: int | None = None) -> int:
             problems=problems,
         )
 
-    # 4. Aggregates.
-    aggregates_apply(rows)
+    # 4. The processed marks and the aggregates (the marks' UPDATE runs on the server
+    # while the aggregates are worked out here, on PostgreSQL), then rebuilt aggregates
+    # (which read this batch's events as marked).
+    _marks_and_aggregates(marks, rows)
     aggregates_rebuild(rebuild)
     from patron.segments.tasks import contacts_changed  # live segments, after commit
 

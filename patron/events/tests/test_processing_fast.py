@@ -39,11 +39,11 @@ def setting_during_batches(monkeypatch: Any, sql: str) -> list[Any]:
     seen: list[Any] = []
     real = processing.aggregates_apply
 
-    def spy(rows: Any) -> None:
+    def spy(rows: Any, **kwargs: Any) -> None:
         with connection.cursor() as cursor:
             cursor.execute(sql)
             seen.append(cursor.fetchone()[0])
-        real(rows)
+        real(rows, **kwargs)
 
     monkeypatch.setattr(processing, "aggregates_apply", spy)
     return seen

@@ -69,9 +69,9 @@ def test_processing_resumes_after_a_crash_half_way_without_loss_or_double_counti
     real = processing.aggregates_apply
     calls = {"n": 0}
 
-    def crash_on_second_batch(rows: Any) -> None:
+    def crash_on_second_batch(rows: Any, **kwargs: Any) -> None:
         calls["n"] += 1
-        real(rows)
+        real(rows, **kwargs)
         if calls["n"] == 2:
             raise SystemExit("worker killed")  # after writes of batch 2, before its commit
 
