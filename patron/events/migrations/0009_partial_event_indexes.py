@@ -2,7 +2,8 @@
 
 Ingest stores every event with no contact (the processor sets it later), so these three
 indexes took an entry per accepted event that no reader uses; partial, ingest writes
-none of them (docs/adr/0073-partial-event-indexes.md).
+none of them (docs/adr/0073-partial-event-indexes.md). The foreign key's own index on
+``contact_id`` alone goes too: the first of the new indexes leads with the column.
 
 The new indexes are built under new names before the old ones are dropped, so readers
 always have one. On PostgreSQL both steps run ``CONCURRENTLY`` (hence ``atomic = False``):
@@ -15,6 +16,7 @@ no such option; its ``CREATE INDEX`` holds the write lock for the build.
 
 from typing import Any
 
+import django.db.models.deletion
 from django.db import migrations, models
 
 
@@ -68,6 +70,50 @@ class RemoveIndexOnline(migrations.RemoveIndex):
         return None
 
 
+class DropContactIndex(migrations.operations.base.Operation):
+    """Drops the index Django made for the ``contact`` foreign key (``contact_id`` alone):
+    ``event_contact_time_pidx`` leads with the column and serves every look-up by
+    contact, the cascade and the foreign key checks (both databases use a partial index
+    for ``contact_id = ?``). ``CONCURRENTLY`` on PostgreSQL; re-created backwards."""
+
+    reduces_to_sql = True
+    reversible = True
+
+    def state_forwards(self, app_label: str, state: Any) -> None:
+        pass  # the AlterField (db_index=False) beside it changes the state
+
+    def _names(self, schema_editor: Any) -> list[str]:
+        connection = schema_editor.connection
+        with connection.cursor() as cursor:
+            found = connection.introspection.get_constraints(cursor, "events_event")
+        return [
+            name
+            for name, info in found.items()
+            if info["index"] and not info["unique"] and info["columns"] == ["contact_id"]
+        ]
+
+    def database_forwards(
+        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    ) -> None:
+        qn = schema_editor.quote_name
+        online = " CONCURRENTLY" if schema_editor.connection.vendor == "postgresql" else ""
+        for name in self._names(schema_editor):
+            schema_editor.execute(f"DROP INDEX{online} IF EXISTS {qn(name)}")
+
+    def database_backwards(
+        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    ) -> None:
+        qn = schema_editor.quote_name
+        online = " CONCURRENTLY" if schema_editor.connection.vendor == "postgresql" else ""
+        name = schema_editor._create_index_name("events_event", ["contact_id"])
+        schema_editor.execute(
+            f"CREATE INDEX{online} IF NOT EXISTS {qn(name)} ON events_event (contact_id)"
+        )
+
+    def describe(self) -> str:
+        return "Drop the event table's index on contact_id alone"
+
+
 KNOWN = models.Q(contact__isnull=False)
 
 
@@ -104,4 +150,21 @@ class Migration(migrations.Migration):
         RemoveIndexOnline(model_name="event", name="event_contact_time_idx"),
         RemoveIndexOnline(model_name="event", name="event_contact_name_idx"),
         RemoveIndexOnline(model_name="event", name="event_name_time_idx"),
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name="event",
+                    name="contact",
+                    field=models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="contacts.contact",
+                    ),
+                )
+            ],
+            database_operations=[DropContactIndex()],
+        ),
     ]
