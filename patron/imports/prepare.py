@@ -288,6 +288,29 @@ def _touched(hygiene: tuple[str, ...], plain: tuple[str, ...]) -> tuple[str, ...
 _TOUCHED: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[str, ...]] = {}
 
 
+_HYGIENE, _CUSTOM, _PLAIN = 0, 1, 2
+
+
+def _routes(plan: Plan) -> tuple[tuple[int, str, int], ...]:
+    """(cell index, target, kind) of the plan's columns, worked out once per plan."""
+    got = _ROUTES.get(id(plan))
+    if got is None or got[0] is not plan:
+        if len(_ROUTES) > 64:
+            _ROUTES.clear()
+        routes = tuple((i, t, _kind(t)) for i, t in plan.columns)
+        got = _ROUTES[id(plan)] = (plan, routes)
+    return got[1]
+
+
+def _kind(target: str) -> int:
+    if target in _HYGIENE_SET:
+        return _HYGIENE
+    return _CUSTOM if target.startswith("custom:") else _PLAIN
+
+
+_ROUTES: dict[int, tuple[Plan, tuple[tuple[int, str, int], ...]]] = {}
+
+
 def prepare_row(plan: Plan, row: int, cells: Sequence[Any], problem: str = "") -> Prepared:
     p = Prepared(row=row)
     if problem:
@@ -297,15 +320,18 @@ def prepare_row(plan: Plan, row: int, cells: Sequence[Any], problem: str = "") -
     plain: dict[str, Any] = {}
     custom_raw: dict[str, Any] = {}
     headers = plan.headers
-    for index, target in plan.columns:
+    for index, target, kind in _routes(plan):
         raw = cells[index]
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
+        if isinstance(raw, str):
+            if not raw or raw.isspace():  # what ``not raw.strip()`` says, without a copy
+                continue
+            if raw[0] == "'":
+                raw = unescape_cell(raw)
+        elif raw is None:
             continue
-        if isinstance(raw, str) and raw[:1] == "'":
-            raw = unescape_cell(raw)
-        if target in _HYGIENE_SET:
+        if kind == _HYGIENE:
             data[target] = raw
-        elif target.startswith("custom:"):
+        elif kind == _CUSTOM:
             custom_raw[target[7:]] = (raw, headers[index])
         else:
             plain[target] = (raw, headers[index])
@@ -313,7 +339,7 @@ def prepare_row(plan: Plan, row: int, cells: Sequence[Any], problem: str = "") -
     values = norm.values  # a new Normalized per row: its dicts are this row's own
     invalid = norm.invalid
     for target, (raw, _header) in plain.items():
-        text = _clean_cached(str(raw)) if isinstance(raw, str) else clean_text(raw)
+        text = _clean_cached(raw) if isinstance(raw, str) else clean_text(raw)
         if target == "tags":
             p.tags = tuple(_split_tags(text))
             continue
