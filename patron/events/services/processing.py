@@ -11,6 +11,7 @@ are serialised already), so identity resolution never races with itself.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -289,30 +290,29 @@ def _mark(rows: list[tuple[int, int | None]]) -> int:
     return marked
 
 
-def _marks_and_aggregates(
-    marks: list[tuple[int, int | None]], rows: dict[int, list[tuple[str, str, Any]]]
-) -> None:
-    """``events_mark_processed`` and ``aggregates_apply``; on PostgreSQL overlapped.
+@contextlib.contextmanager
+def _marking(marks: list[tuple[int, int | None]]) -> Iterator[None]:
+    """``events_mark_processed`` for the block; on PostgreSQL overlapped with it.
 
     The marks' UPDATE is a batch's largest statement (each event row rewritten; about a
-    quarter of a batch's wall time, all on the server), and working out the aggregates
-    is Python. In psycopg's pipeline mode the UPDATE is sent without waiting for its
-    result, the aggregates are computed meanwhile (their stored summaries read before),
-    and their upserts queue behind it; the block's end waits for all, in order, in the
-    same transaction, and the row count is checked as ``events_mark_processed`` does."""
-    current = aggregates_current(list(rows))
+    quarter of a batch's wall time, all on the server), while applying traits and
+    working out aggregates is Python. In psycopg's pipeline mode the UPDATE is sent
+    without waiting for its result and the block runs meanwhile (its reads done before
+    it; a statement in it that needs a result waits for the UPDATE first, as without the
+    pipeline); the block's end waits for all, in order, in the same transaction, and the
+    row count is checked as ``events_mark_processed`` does (docs/adr/0072)."""
     if connection.vendor != "postgresql" or not marks:
         events_mark_processed(marks)
-        aggregates_apply(rows, current=current)
+        yield
         return
     import psycopg
 
     raw = connection.connection
+    table = connection.ops.quote_name(Event._meta.db_table)
     with psycopg.Cursor(raw) as cursor:
         with raw.pipeline():
-            table = connection.ops.quote_name(Event._meta.db_table)
             cursor.execute(_PG_MARK.format(table=table), _pg_mark_params(marks))
-            aggregates_apply(rows, current=current)
+            yield
         marked = int(cursor.rowcount)
     if marked != len(marks):
         raise StaleBatch(f"{len(marks) - marked} of {len(marks)} events changed meanwhile")
@@ -417,18 +417,26 @@ def events_process_batch(
         elif kind == _TRACK and is_commerce(event):
             commerce.append(event)
 
-    # 2. Profiles: identify traits (merged per contact, later calls win), group calls.
+    # 2. What the profiles and aggregates need, read first (see ``_marking``).
     traits: dict[int, tuple[dict[str, Any], Event]] = {}
     for event in sorted(identifies, key=lambda e: (e.timestamp, e.pk)):
         if event.contact_id:
             merged = traits.get(event.contact_id, ({}, event))[0]
             traits[event.contact_id] = ({**merged, **event.traits}, event)
     hashes = _unchanged_traits_skipped(traits, resolver.foreign)
-    writes = ProfileWrites()
+    contacts: dict[Any, Contact] = {}
+    stored: dict[Any, ContactTraits] = {}
+    custom_fields: dict[str, CustomField] = {}
     if traits:
         contacts = Contact.objects.select_for_update().in_bulk(list(traits))
         stored = ContactTraits.objects.in_bulk(list(traits))
         custom_fields = {f.key: f for f in CustomField.objects.filter(entity="contact")}
+    current = aggregates_current(list(rows))
+
+    # 3. The processed marks; meanwhile profiles from identify traits (merged per
+    # contact, later calls win) and the aggregates.
+    writes = ProfileWrites()
+    with _marking(marks):
         for contact_id, (merged, last) in traits.items():
             contact = contacts.get(contact_id)
             if contact is None:
@@ -446,14 +454,16 @@ def events_process_batch(
                 foreign=resolver.foreign.get(contact_id, frozenset()),
                 writes=writes,
             )
-        writes.hashes = hashes
-        writes.save()
+        aggregates_apply(rows, current=current)
+        if traits:
+            writes.hashes = hashes
+            writes.save()
     for event in groups:
         profile_apply_group(
             actor=actor, contact_id=event.contact_id, event=event, problems=problems
         )
 
-    # 3. Orders from e-commerce events (and from earlier anonymous ones just identified).
+    # 4. Orders from e-commerce events (and from earlier anonymous ones just identified).
     if attached:
         commerce += [
             e
@@ -468,16 +478,13 @@ def events_process_batch(
             problems=problems,
         )
 
-    # 4. The processed marks and the aggregates (the marks' UPDATE runs on the server
-    # while the aggregates are worked out here, on PostgreSQL), then rebuilt aggregates
-    # (which read this batch's events as marked).
-    _marks_and_aggregates(marks, rows)
+    # 5. Aggregates rebuilt from all events (of contacts that got history).
     aggregates_rebuild(rebuild)
     from patron.segments.tasks import contacts_changed  # live segments, after commit
 
     contacts_changed({c for _, c in marks}, what={"events", "profile", "orders"})
 
-    # 5. Problems found on the way, to the debugger of each source.
+    # 6. Problems found on the way, to the debugger of each source.
     by_source: dict[int, list[RejectedMessage]] = defaultdict(list)
     for item in problems.items:
         if item.source_id in sources:
