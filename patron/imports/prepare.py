@@ -9,8 +9,10 @@ nothing to identify the person by, or a row the reader could not read.
 
 Speed: the normaliser is called per *group* of fields that depend only on each other
 (names; country; postal code; email; phone and birthday with the row's region), and the
-groups whose values repeat across rows (names, countries, cities, ...) are memoised.
-``tests/test_prepare.py`` checks that this gives exactly what one call per row gives.
+groups whose values repeat across rows (names, countries, cities, birthdays, ...) are
+memoised; phones and uncached emails go through hygiene's one-field step. Every shortcut
+is exact (ADR 0077): ``tests/test_prepare_equivalence.py`` compares ``prepare_row`` with
+the slow path kept in ``tests/prepare_reference.py`` (one hygiene call per row).
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ _MAX_LENGTH = {
 TAG_MAX = 80
 COMPANY_MAX = 200
 CACHE = 20_000  # entries per memo (bounded: memory stays flat as files grow)
-DATE_CACHE = 131_072  # birthdays: (text, date order) -> a date, ~200 bytes an entry
+DATE_CACHE = 131_072  # birthdays: (text, date order) -> a date, ~250 bytes an entry
 
 
 @dataclass(frozen=True)
