@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import operator
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from typing import Any
 
@@ -448,7 +449,24 @@ def phone_key(p: Prepared) -> str:
 
 
 def prepare_rows(plan: Plan, rows: Iterable[tuple[int, list[Any], str]]) -> list[Prepared]:
-    return [prepare_row(plan, r, cells, problem) for r, cells, problem in rows]
+    return PreparedChunk(prepare_row(plan, r, cells, problem) for r, cells, problem in rows)
+
+
+_FIELDS = tuple(f.name for f in fields(Prepared))
+_field_values = operator.attrgetter(*_FIELDS)
+
+
+def _unpack(rows: list[tuple[Any, ...]]) -> list[Prepared]:
+    return [Prepared(*values) for values in rows]
+
+
+class PreparedChunk(list[Prepared]):
+    """A worker's prepared chunk: it travels to the writing process as one list of plain
+    tuples (no per-row object header and state dict to pickle and unpickle: ~1 µs a row
+    less on each side) and arrives as a plain list of ``Prepared``."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_unpack, ([_field_values(p) for p in self],))
 
 
 PrepareFn = Callable[[Plan, list[tuple[int, list[Any], str]]], list[Prepared]]

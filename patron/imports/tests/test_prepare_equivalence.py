@@ -85,6 +85,7 @@ def test_benchmark_file_rows_equal_the_slow_path(tmp_path: Path, region: str) ->
     # What the worker sends back survives the trip to the writing process unchanged.
     prepared = prepare_rows(plan, [(n, c, "") for n, c in enumerate(rows[:500], 2)])
     back = pickle.loads(pickle.dumps(prepared, pickle.HIGHEST_PROTOCOL))
+    assert type(back) is list and all(type(p) is Prepared for p in back)
     assert [_fields(p) for p in back] == [_fields(p) for p in prepared]
 
 
