@@ -149,3 +149,13 @@ def test_the_log_lists_erasures_for_audit_view_only(
     assert manager.get(f"/privacy/erasures/{first.pk}").json()["id"] == first.pk
     _refused(manager, "get", f"/privacy/erasures/{second.pk}", 404)
     _refused(api_key_client("readonly"), "get", "/privacy/erasures", 403)
+
+
+def test_the_openapi_document_lists_the_privacy_paths(client: Any, db: None) -> None:
+    doc = client.get("/api/v1/openapi.json").json()
+    assert set(doc["paths"]["/api/v1/contacts/{contact_id}/erase"]) == {"post"}
+    assert set(doc["paths"]["/api/v1/contacts/{contact_id}/privacy-export"]) == {"get"}
+    assert set(doc["paths"]["/api/v1/privacy/erasures"]) == {"get"}
+    assert set(doc["paths"]["/api/v1/privacy/erasures/{erasure_id}"]) == {"get"}
+    erase = doc["paths"]["/api/v1/contacts/{contact_id}/erase"]["post"]
+    assert {"200", "401", "403", "404"} <= set(erase["responses"])
