@@ -70,13 +70,14 @@ _lock = threading.Lock()
 
 def checkpointer_for(path: str) -> Checkpointer:
     """This process's checkpointer of the database at ``path`` (a forked worker makes
-    its own: threads do not survive a fork)."""
+    its own: threads do not survive a fork; nor does one whose thread ended: with only
+    ingest writing, nothing else would checkpoint and the log would grow)."""
     key = (os.getpid(), path)
     found = _checkpointers.get(key)
-    if found is None:
+    if found is None or not found.thread.is_alive():
         with _lock:
             found = _checkpointers.get(key)
-            if found is None:
+            if found is None or not found.thread.is_alive():
                 found = _checkpointers[key] = Checkpointer(path)
     return found
 

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
@@ -132,3 +133,18 @@ def test_acknowledged_events_survive_the_process_being_killed(patron_site: Any) 
         found = db.execute("SELECT COUNT(*) FROM events_event WHERE source = ?", [name])
         (count,) = found.fetchone()
     assert count == 300
+
+
+def test_a_checkpointer_whose_thread_ended_is_replaced(tmp_path: Path) -> None:
+    # given this process's checkpointer of a database, whose thread has ended
+    path = str(tmp_path / "x.sqlite3")
+    first = ingest_wal.checkpointer_for(path)
+    assert ingest_wal.checkpointer_for(path) is first
+    ended = threading.Thread(target=lambda: None)
+    ended.start()
+    ended.join()
+    first.thread = ended
+    # when ingest asks for it again
+    second = ingest_wal.checkpointer_for(path)
+    # then a new one, with a live thread, takes its place
+    assert second is not first and second.thread.is_alive()
