@@ -36,7 +36,7 @@ from patron.core.services import activity_record
 from patron.hygiene.normalize import email_match_key
 from patron.privacy.keys import derive, key_texts
 from patron.privacy.models import Erasure, ErasureMatch
-from patron.privacy.services.uploads import import_uploads_erase
+from patron.privacy.services.uploads import import_uploads_erase, import_uploads_scan
 from patron.segments.tasks import contacts_changed
 
 #: HKDF purpose of the match-hash key (a different label: not the bytes that encrypt).
@@ -99,8 +99,8 @@ def _identifiers(contact: Contact) -> dict[str, set[str]]:
     return found
 
 
-def _merged_into(pk: int) -> tuple[set[int], int]:
-    """Ids of the records merged into this contact (transitively); delete their journal."""
+def _merged_ids(pk: int) -> set[int]:
+    """Ids of the records merged into this contact (transitively): the same person."""
     from patron.hygiene.models import MergeRecord
 
     ids, frontier = {pk}, {pk}
@@ -110,8 +110,15 @@ def _merged_into(pk: int) -> tuple[set[int], int]:
         )
         frontier = merged - ids
         ids |= merged
+    return ids
+
+
+def _merges_erase(ids: set[int]) -> int:
+    """Delete the merge journal entries of these records."""
+    from patron.hygiene.models import MergeRecord
+
     deleted, _ = MergeRecord.objects.filter(Q(survivor_id__in=ids) | Q(merged_id__in=ids)).delete()
-    return ids, deleted
+    return deleted
 
 
 def _tracking_leftovers(found: dict[str, set[str]]) -> tuple[int, int]:
@@ -149,9 +156,10 @@ def contact_erase(*, actor: User, contact: Contact | int) -> Erasure:
     found = _identifiers(target)
     digests = match_hashes((kind, v) for kind in ("email", "phone", "user_id", "external_id")
                            for v in found.get(kind, ()))  # fmt: skip
-    ids, merges = _merged_into(pk)
-    # Before the report rows go: they tell which uploads held the person (ADR 0080).
-    uploads = import_uploads_erase(contact_ids=ids, found=found)
+    ids = _merged_ids(pk)
+    # Reads only, before the first write (ADR 0080): the report rows still name the jobs.
+    uploads = import_uploads_scan(contact_ids=ids, found=found)
+    merges = _merges_erase(ids)
     removed: dict[str, int] = {
         "webhook_deliveries": deliveries_erase(sorted(ids)),
         "activities": Activity.objects.filter(
@@ -160,7 +168,7 @@ def contact_erase(*, actor: User, contact: Contact | int) -> Erasure:
         "merge_records": merges,
         "import_rows": ImportRow.objects.filter(contact_id__in=ids).delete()[0],
     }
-    removed.update(uploads)
+    removed.update(import_uploads_erase(uploads))
     removed["queued_events"], removed["rejected_messages"] = _tracking_leftovers(found)
     _, cascaded = target.delete()
     removed.update({label: n for label, n in sorted(cascaded.items()) if n})

@@ -3,8 +3,8 @@
 An upload is kept on disk after its import (for the configure page's samples, resumes
 and re-runs), and a job's ``preview`` (the dry run's report) keeps up to 20 updated rows
 with before/after values and the first issues with their reasons. Both can hold an erased
-person's data, so ``contact_erase`` calls ``import_uploads_erase`` while the contact
-still exists:
+person's data, so ``contact_erase`` calls ``import_uploads_scan`` (reads only, before its
+first write) and then ``import_uploads_erase``:
 
 - a job "mentions" the person when its report rows or chunk journal name one of the
   erased contact ids, or a cell of its stored file equals one of the person's
@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -117,40 +118,67 @@ def _scrub_preview(preview: Any, ids: set[int], who: Identifiers) -> tuple[Any, 
     return out, removed
 
 
-def import_uploads_erase(
-    *, contact_ids: Iterable[int], found: dict[str, set[str]]
-) -> dict[str, int]:
-    """Scrub dry-run reports now; delete the stored uploads that mention the person on
-    commit. Call inside the erasure's transaction, before its import report rows go.
+@dataclass
+class UploadsPlan:
+    """What erasure will change in imports: found by ``import_uploads_scan`` (reads only),
+    done by ``import_uploads_erase``."""
 
-    Returns ``{"import_files": n, "import_report_entries": n}``.
+    previews: dict[int, Any] = field(default_factory=dict)  # job id -> scrubbed preview
+    entries: int = 0
+    files: list[Path] = field(default_factory=list)
+    idle_jobs: dict[int, str] = field(default_factory=dict)  # job id -> its status
+
+
+def import_uploads_scan(*, contact_ids: Iterable[int], found: dict[str, set[str]]) -> UploadsPlan:
+    """Which previews hold entries about the person and which stored uploads mention them.
+
+    Only reads, so ``contact_erase`` runs it before its first write: reading large files
+    then holds no write lock (SQLite takes the database's write lock at the first write).
+    Call it while the person's import report rows still exist (they name the jobs).
     """
     from patron.imports.models import ImportJob, ImportRow
     from patron.imports.services.jobs import imports_dir
 
     ids = {int(i) for i in contact_ids}
     who = Identifiers(found)
+    plan = UploadsPlan()
     linked = set(ImportRow.objects.filter(contact_id__in=ids).values_list("job_id", flat=True))
     stored = imports_dir().resolve()
-    doomed: list[Path] = []
-    entries = 0
     idle = (ImportJob.Status.UPLOADED, ImportJob.Status.PREVIEWED, ImportJob.Status.FAILED)
-    for job in ImportJob.objects.order_by("id").iterator(chunk_size=200):
-        preview, n = _scrub_preview(job.preview, ids, who)
-        if n:
-            ImportJob.objects.filter(pk=job.pk).update(preview=preview)
-            entries += n
-        path = Path(job.file_path) if job.file_path else None
-        if path is None or path.resolve().parent != stored or not path.exists():
-            continue
-        mentions = (
-            n > 0 or job.pk in linked or _journal_mentions(job.pk, ids) or _file_mentions(job, who)
-        )
-        if not mentions:
-            continue
-        doomed.append(path)
-        if job.status in idle:
-            ImportJob.objects.filter(pk=job.pk, status=job.status).update(error=UPLOAD_ERASED)
+    job_ids = list(ImportJob.objects.order_by("id").values_list("id", flat=True))
+    for start in range(0, len(job_ids), 200):
+        for job in ImportJob.objects.filter(id__in=job_ids[start : start + 200]).order_by("id"):
+            preview, n = _scrub_preview(job.preview, ids, who)
+            if n:
+                plan.previews[job.pk] = preview
+                plan.entries += n
+            path = Path(job.file_path) if job.file_path else None
+            if path is None or path.resolve().parent != stored or not path.exists():
+                continue
+            if (
+                n > 0
+                or job.pk in linked
+                or _journal_mentions(job.pk, ids)
+                or _file_mentions(job, who)
+            ):
+                plan.files.append(path)
+                if job.status in idle:
+                    plan.idle_jobs[job.pk] = job.status
+    return plan
+
+
+def import_uploads_erase(plan: UploadsPlan) -> dict[str, int]:
+    """Write the scrubbed previews and the idle jobs' error now; delete the files on commit.
+
+    Returns ``{"import_files": n, "import_report_entries": n}``.
+    """
+    from patron.imports.models import ImportJob
+
+    for job_id, preview in plan.previews.items():
+        ImportJob.objects.filter(pk=job_id).update(preview=preview)
+    for job_id, status in plan.idle_jobs.items():
+        ImportJob.objects.filter(pk=job_id, status=status).update(error=UPLOAD_ERASED)
+    doomed = list(plan.files)
 
     def unlink() -> None:
         for p in doomed:
@@ -158,4 +186,4 @@ def import_uploads_erase(
 
     if doomed:
         transaction.on_commit(unlink)
-    return {"import_files": len(doomed), "import_report_entries": entries}
+    return {"import_files": len(doomed), "import_report_entries": plan.entries}

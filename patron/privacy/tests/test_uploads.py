@@ -125,3 +125,17 @@ def test_identifiers_match_whole_cells_not_fragments() -> None:
     assert who.cell("+1 415 555 0134") and who.cell("415-555-0134")
     assert not who.cell("lovelace") and not who.cell("ada.lovelace@example.org")
     assert not who.cell("555") and not who.cell("") and not who.cell("42")
+
+
+def test_the_scan_only_reads(admin_user_p: Any, uploads: Path) -> None:
+    """Erasure scans files before its first write (no write lock held while reading)."""
+    from patron.privacy.services.uploads import import_uploads_scan
+
+    ada = _person(admin_user_p, "Ada", ADA)
+    job = _job(uploads, "a.csv", f"email\n{ADA}\n", status="previewed",
+               preview={"changes": [{"row": 2, "contact_id": ada.pk}]})  # fmt: skip
+    before = list(ImportJob.objects.values())
+    plan = import_uploads_scan(contact_ids=[ada.pk], found={"email": {ADA}})
+    assert plan.files == [Path(job.file_path)] and plan.entries == 1
+    assert plan.idle_jobs == {job.pk: "previewed"}
+    assert list(ImportJob.objects.values()) == before and Path(job.file_path).exists()
