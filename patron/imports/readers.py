@@ -387,7 +387,7 @@ def iter_rows(
         if isinstance(record, str):
             yield row_number, [], record
             continue
-        if not record or all((c == "" if isinstance(c, str) else False) for c in record):
+        if record.count("") == len(record):  # every cell "" (cells are str or dates)
             continue  # blank line
         if len(record) > width:
             extra = record[width:]

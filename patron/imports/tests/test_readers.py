@@ -158,3 +158,10 @@ def test_ragged_rows_are_padded_or_reported(tmp_path: Path) -> None:
     assert rows[1][2].startswith("The row has 4 cells")
     assert rows[2] == (4, ["1", "2", "3"], "")
     assert rows[3] == (6, ["5", "6", "7"], "")  # the blank line keeps its number
+
+
+def test_only_rows_of_empty_cells_are_blank(tmp_path: Path) -> None:
+    path = tmp_path / "b.csv"
+    path.write_text('A,B\n,\n" ",\n"",""\n,x\n1,2\n')
+    rows = rows_of(path)
+    assert rows == [(3, [" ", ""], ""), (5, ["", "x"], ""), (6, ["1", "2"], "")]
