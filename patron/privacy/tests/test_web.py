@@ -195,3 +195,10 @@ def test_the_download_of_a_contact_out_of_scope_is_404(
     theirs = person(admin_user_p, "theirs", owner=admin_user_p)
     client = client_for(exporter(make_user, restricted=True))
     _unchanged(client, "post", f"/privacy/contacts/{theirs.contact.pk}/export/", 404)
+
+
+def test_ids_past_the_column_range_are_404(admin_user_p: Any, client_for: Any) -> None:
+    client = client_for(admin_user_p)
+    huge = "9" * 25
+    assert client.get(f"/privacy/erasures/{huge}/").status_code == 404
+    assert client.get(f"/privacy/contacts/{huge}/erase/").status_code == 404
