@@ -95,7 +95,7 @@ class BehaviourConditions(CompilerBase):
         - otherwise (only with K events in the window or in the future) the true count
           is c or more: c alone decides ">= n" when c >= n and "<= n" / "= n" when c > n
           (hence n <= K, resp. n < K); what is left is counted from the events, for
-          those rows only (correlated, over ``event_contact_name_idx``).
+          those rows only (correlated, over ``event_contact_name_pidx``).
 
         Contacts without a row have count 0. A row can pass (negated form: fail) only if
         its n-th (n+1-th) newest timestamp is at or after the window's start: a cheap
