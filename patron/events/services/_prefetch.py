@@ -21,8 +21,8 @@ Exactly once, still:
 - A guess is used only after batch K committed (a rolled-back batch's events would be
   skipped otherwise); an empty guess never ends a run (a fresh read decides).
 
-Off where a second connection cannot see the batch's data: SQLite in-memory databases,
-and inside an outer transaction (tests).
+Off where a second connection cannot see the batch's data (SQLite in-memory databases,
+inside an outer transaction) and, as it did not pay there, on SQLite (``usable``).
 """
 
 from __future__ import annotations
@@ -36,13 +36,21 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 
-def usable() -> bool:
-    """Whether a second connection sees what this one committed."""
+def usable(*, sqlite: bool = False) -> bool:
+    """Whether a second connection sees what this one committed, and it pays.
+
+    On SQLite it works (a WAL reader next to the writer) but did not pay: in the HTTP
+    benchmark, code with it processed 6,672 and 6,951 events/s, alternated with code
+    without it at 7,380 and 7,829 (18:47-18:59 UTC; docs/performance.md, processing
+    fifth pass).
+    The reader's snapshot holds back the WAL checkpoints of ``_wal`` and its decoding
+    competes for the one GIL with the processor. So it is on for PostgreSQL only
+    (``sqlite=True`` turns it on there, for tests of the mechanism)."""
     if connection.in_atomic_block:
         return False
     if connection.vendor == "sqlite":
         name = str(connection.settings_dict.get("NAME") or "")
-        return bool(name) and not name.startswith(("file:", ":memory"))
+        return sqlite and bool(name) and not name.startswith(("file:", ":memory"))
     return connection.vendor == "postgresql"
 
 
@@ -128,9 +136,10 @@ def prefetching(
     decode: Callable[[list[tuple[Any, ...]]], list[Any]],
     limit: int,
     enabled: bool = True,
+    sqlite: bool = False,
 ) -> Iterator[Prefetcher | None]:
     """A ``Prefetcher`` for the block where ``usable()`` (else None), closed after."""
-    if not (enabled and usable()):
+    if not (enabled and usable(sqlite=sqlite)):
         yield None
         return
     prefetcher = Prefetcher(read_sql=read_sql, late_sql=late_sql, decode=decode, limit=limit)

@@ -95,15 +95,19 @@ def events_process_pending(
 
 
 def events_process_batches(
-    *, deadline: float | None = None, batch_size: int | None = None, prefetch: bool = True
+    *,
+    deadline: float | None = None,
+    batch_size: int | None = None,
+    prefetch: bool = True,
+    prefetch_sqlite: bool = False,
 ) -> Iterator[int]:
     """Process batches until none is left or ``time.monotonic()`` passed ``deadline``
     (checked after each batch; None: no limit), yielding the size of each committed batch.
 
     On SQLite the WAL checkpoints of the batches' commits run on a thread meanwhile
-    (``_wal.checkpoints_aside``); where a second connection sees committed events, the
-    next batch's events are read on a thread while a batch's statements run
-    (``_prefetch``; exactly once is kept, see there)."""
+    (``_wal.checkpoints_aside``); on PostgreSQL the next batch's events are read on a
+    thread while a batch's statements run (``_prefetch``; exactly once is kept, see
+    there; ``prefetch_sqlite`` turns it on for SQLite, where it did not pay)."""
     batch_size = batch_size or default_batch_size()
     with (
         checkpoints_aside() as checkpointer,
@@ -113,6 +117,7 @@ def events_process_batches(
             decode=_events_from_rows,
             limit=batch_size,
             enabled=prefetch,
+            sqlite=prefetch_sqlite,
         ) as prefetcher,
     ):
         guess: list[Event] | None = None
