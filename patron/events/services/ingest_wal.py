@@ -6,7 +6,7 @@ the log and the file (two fsyncs, 3-8 ms each on the project's machine), inside 
 ``commit()``. An ingest batch dirties a hundred or more pages (random message ids and
 anonymous ids land all over their indexes), so every few ``/v1/batch`` requests one
 waited for a checkpoint before it could answer: commit cost 46-54 µs per event in wall
-time against 17.5 µs without (docs/performance.md, "Ingest (2026-12-06 pass 2)").
+time against 17.5 µs without (docs/performance.md, "Ingest (2026-12-06 pass 2)"; ADR 0074).
 
 ``checkpoints_aside`` turns the connection's automatic checkpoint off for the ingest
 transaction (and restores it), and afterwards wakes this process's checkpointer: a
