@@ -38,7 +38,7 @@ _ISO_YEAR = re.compile(r"[0-9]{4}")
 
 
 def date_order(region: str | None) -> str:
-    """"MDY" or "DMY": how ambiguous numeric dates are read in the region, the only thing
+    """How ambiguous numeric dates read in the region, "MDY" or "DMY": the only thing
     ``normalize_date`` takes from the region (so results can be memoised by it)."""
     return "MDY" if (region or "US").upper() in MONTH_FIRST_REGIONS else "DMY"
 
