@@ -3,7 +3,6 @@ an acknowledged event survives the process being killed right after."""
 
 from __future__ import annotations
 
-import hashlib
 import signal
 import sqlite3
 import subprocess
@@ -31,7 +30,19 @@ def _messages(n: int) -> list[dict[str, Any]]:
 
 
 def _digest(path: str) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    """The database file's hash, read by ANOTHER process.
+
+    Opening and closing the file in this process (``Path.read_bytes``) would drop every
+    POSIX lock this process's SQLite connections hold on it (fcntl locks belong to the
+    process and go with any close of the file), after which SQLite's shared-memory index
+    can be rebuilt under a live connection: later connections to the test database then
+    fail with "disk I/O error" (seen in the SQLite pass of the suite).
+    """
+    code = "import hashlib,sys;print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest())"
+    done = subprocess.run(
+        [sys.executable, "-c", code, path], capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
 
 
 def _autocheckpoint() -> int:
