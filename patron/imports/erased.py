@@ -20,10 +20,8 @@ import hmac
 from collections.abc import Iterable
 from typing import Any
 
-from patron.hygiene.normalize import email_match_key
-from patron.privacy.keys import derive, key_texts
 from patron.privacy.models import ErasureMatch
-from patron.privacy.services.erasure import PURPOSE
+from patron.privacy.services.erasure import match_keys, normal_identifier
 
 ERASED_REASON = "Matches an erased person; not imported."
 KINDS = ("email", "phone", "user_id", "external_id")
@@ -43,7 +41,7 @@ class ErasedPeople:
         if not ErasureMatch.objects.exists():
             return None
         digests = set(ErasureMatch.objects.values_list("digest", flat=True))
-        return cls(digests, [derive(k, PURPOSE) for k in key_texts()])
+        return cls(digests, match_keys())
 
     def match(self, kind: str, value: str) -> bool:
         """Whether ``value`` (already normal: an email match key, an E.164 phone, an id)
@@ -60,8 +58,7 @@ class ErasedPeople:
 
     def email(self, address: str) -> bool:
         """An email as typed (hashed by its match key, as erasure hashes it)."""
-        address = (address or "").strip()
-        return bool(address) and self.match("email", email_match_key(address) or address.lower())
+        return self.match("email", normal_identifier("email", address))
 
     def first_match(self, pairs: Iterable[tuple[str, str]]) -> str:
         """The kind of the first (kind, normal value) pair that matches, else ``""``."""

@@ -50,8 +50,18 @@ def _digest(key_text: str, kind: str, value: str) -> str:
     return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
 
 
-def _normal(kind: str, value: str) -> str:
-    """The form an identifier is hashed in (emails by their hygiene match key)."""
+def match_keys(*, every_key: bool = True) -> list[bytes]:
+    """The HMAC keys of the match hashes: under every configured key (to recognise), or
+    the current one only (to record). Imports and the tracking processor derive them once
+    per job / batch and hash with them (``patron.imports.erased``,
+    ``patron.events.services.identity.erased``)."""
+    texts = key_texts() if every_key else key_texts()[:1]
+    return [derive(text, PURPOSE) for text in texts]
+
+
+def normal_identifier(kind: str, value: str) -> str:
+    """The form an identifier is hashed in (emails by their hygiene match key); every
+    checker of the hashes normalises through this, so they cannot drift apart."""
     value = (value or "").strip()
     if kind == "email":
         return email_match_key(value) or value.lower()
@@ -63,7 +73,7 @@ def match_hashes(pairs: Iterable[tuple[str, str]], *, every_key: bool = False) -
     keys = key_texts() if every_key else key_texts()[:1]
     out: set[str] = set()
     for kind, value in pairs:
-        normal = _normal(kind, value)
+        normal = normal_identifier(kind, value)
         if normal:
             out.update(_digest(k, kind, normal) for k in keys)
     return out

@@ -28,9 +28,7 @@ from django.db import connection
 from patron.events.models import Event, RejectedMessage
 from patron.events.services._sql import select_in
 from patron.events.services.identity.points import (
-    EMAIL,
     USER_ID,
-    email_match_key,
     trait_contact_points,
 )
 from patron.privacy.models import ErasureMatch
@@ -54,24 +52,15 @@ def _identifiers(event: Event, region: str) -> list[tuple[str, str]]:
     return out
 
 
-def _normal(kind: str, value: str) -> str:
-    """As ``privacy.services.erasure`` hashes it (emails by their hygiene match key)."""
-    value = (value or "").strip()
-    if kind == EMAIL:
-        return email_match_key(value) or value.lower()
-    return value
-
-
 def erasure_digests(pairs: Iterable[tuple[str, str]]) -> dict[str, tuple[str, str]]:
     """Digest -> (kind, value) under every key, as ``privacy.services.match_hashes``."""
-    from patron.privacy.keys import derive, key_texts
-    from patron.privacy.services.erasure import PURPOSE
+    from patron.privacy.services.erasure import match_keys, normal_identifier
 
-    keys = [derive(text, PURPOSE) for text in key_texts()]
+    keys = match_keys()
     sha256, new = hashlib.sha256, hmac.new
     out: dict[str, tuple[str, str]] = {}
     for kind, value in pairs:
-        normal = _normal(kind, value)
+        normal = normal_identifier(kind, value)
         if normal:
             message = f"{kind}:{normal}".encode()
             for key in keys:
