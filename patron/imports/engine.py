@@ -26,7 +26,7 @@ from django.db import connection, connections, transaction
 from patron.contacts.selectors import contacts_visible_to
 from patron.imports import fastwrite
 from patron.imports.chunk import REPORT_LIMIT, ChunkProcessor, ChunkState
-from patron.imports.erased import ErasedPeople
+from patron.imports.erased import ErasedWatch
 from patron.imports.fastwrite import tune_connection
 from patron.imports.journal import (
     _COUNT_KEYS,
@@ -150,6 +150,7 @@ class JobRunner:
             raise ImportStopped("The uploaded file has changed since it was checked.")
 
     def _processor(self, state: ChunkState) -> ChunkProcessor:
+        self._erased = ErasedWatch()
         visible = None
         if getattr(self.actor, "is_restricted", False):
             visible = _VisibleIds(self.actor)
@@ -160,7 +161,7 @@ class JobRunner:
             custom_fields=self.custom,
             visible=visible,
             state=state,
-            erased=ErasedPeople.load(),  # once per job (preview or run)
+            erased=self._erased.people,  # refreshed before each chunk
         )
 
     def _chunks(self, start_row: int) -> Iterator[list[Prepared]]:
@@ -180,6 +181,7 @@ class JobRunner:
         rows = 0
         with _gc_by_chunk() as gc_tick:
             for seq, prepared in enumerate(self._chunks(2), 1):
+                processor.erased = self._erased.refresh()
                 result = processor.classify(prepared)
                 counts.update(result.counts)
                 rows += len(prepared)
@@ -297,6 +299,7 @@ class JobRunner:
         t0 = time.monotonic()
         try:
             with transaction.atomic():
+                processor.erased = self._erased.refresh()
                 result = processor.classify(prepared)
                 if self.options.on_error == "stop" and result.counts.get("error"):
                     first = next(o for o in result.outcomes if o.action == "error")

@@ -3,11 +3,12 @@ person is not re-imported").
 
 ``contact_erase`` keeps keyed hashes (HMAC-SHA256 under HKDF-derived keys, see
 ``patron.privacy.services.erasure``) of an erased person's email match key, E.164 phone,
-user id and external id. An import loads them once per job: none exist in most
-workspaces, and then ``ErasedPeople.load()`` is one ``EXISTS`` query and returns None (no
-per-row cost at all). Otherwise the digests (one set; erasures are few) and the HMAC
-keys (derived once, under every key that may have hashed them) are held for the job,
-and each row about to create someone is hashed and looked up in the set.
+user id and external id. An import loads them at its start and again whenever someone
+is erased while it runs (``ErasedWatch``, one indexed query a chunk): none exist in most
+workspaces, and then there is no per-row cost at all. Otherwise the digests (one set;
+erasures are few) and the HMAC keys (derived once, under every key that may have hashed
+them) are held, and each row about to create someone is hashed and looked up in the set.
+An erasure that commits while a chunk is being written is seen from the next chunk on.
 
 The report says only "matches an erased person" and the column: nothing the file row does
 not already hold, and nothing about the erased person.
@@ -66,6 +67,28 @@ class ErasedPeople:
             if value and self.match(kind, value.strip()):
                 return kind
         return ""
+
+
+class ErasedWatch:
+    """The job's ``ErasedPeople``, loaded again when someone is erased while it runs.
+
+    ``refresh()`` runs before each chunk: one indexed query for the newest erasure hash
+    (its id changes with every erasure; 0 when nobody was ever erased, and then nothing
+    else is read), and a reload only when that changed. An erasure that commits while a
+    chunk is being written is seen from the next chunk on."""
+
+    def __init__(self) -> None:
+        self.generation = -1
+        self.people: ErasedPeople | None = None
+        self.refresh()
+
+    def refresh(self) -> ErasedPeople | None:
+        newest = ErasureMatch.objects.order_by("-id").values_list("id", flat=True).first()
+        generation = newest or 0
+        if generation != self.generation:
+            self.generation = generation
+            self.people = ErasedPeople.load() if generation else None
+        return self.people
 
 
 def is_erased_skip(o: Any) -> bool:

@@ -93,7 +93,7 @@ class Context:
     dry_run: bool
     # Memoised contact look-ups within one run (email / external id -> id or None).
     contacts: dict[tuple[str, str], int | None] = dataclasses.field(default_factory=dict)
-    # Erasure hashes, loaded once per job; None when nobody was ever erased.
+    # Erasure hashes (reloaded per chunk when someone was erased); None when nobody was.
     erased: ErasedPeople | None = None
 
 

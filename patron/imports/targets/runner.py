@@ -26,7 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from patron.imports.engine import ImportStopped, file_sha256, finish_job, note_progress
-from patron.imports.erased import ErasedPeople
+from patron.imports.erased import ErasedWatch
 from patron.imports.models import ImportChunk, ImportJob, ImportRow
 from patron.imports.options import options_of
 from patron.imports.readers import ImportFileError, info_from_job, iter_rows
@@ -87,15 +87,17 @@ class TargetRunner:
     def _outcomes(self, ctx: Context, chunk: list[tuple[Row, str]]) -> list[Outcome]:
         bad = [Outcome(row=r[0], action="error", reason=p) for r, p in chunk if p]
         good = [r for r, p in chunk if not p]
+        ctx.erased = self._erased.refresh()  # someone erased meanwhile: seen from now on
         return sorted(bad + self.target.process_chunk(ctx, good), key=lambda o: o.row)
 
     def _context(self, dry_run: bool) -> Context:
+        self._erased = ErasedWatch()
         return Context(
             actor=self.actor,
             options=self.options,
             job_id=self.job.pk,
             dry_run=dry_run,
-            erased=ErasedPeople.load(),  # once per job
+            erased=self._erased.people,  # refreshed before each chunk (_outcomes)
         )
 
     def _issue(self, o: Outcome) -> dict[str, Any]:

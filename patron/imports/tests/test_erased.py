@@ -14,7 +14,8 @@ from patron.commerce.models import Order
 from patron.contacts.models import Contact, ContactIdentity
 from patron.contacts.services import contact_create
 from patron.events.models import Event
-from patron.imports.erased import ERASED_REASON, ErasedPeople
+from patron.imports.chunk import ChunkProcessor
+from patron.imports.erased import ERASED_REASON, ErasedPeople, ErasedWatch
 from patron.imports.models import ImportJob, ImportRow
 from patron.imports.selectors import import_report_rows
 from patron.imports.tests.target_helpers import run as run_target
@@ -140,3 +141,50 @@ def test_events_of_an_erased_person_are_not_ingested(admin_user_p: Any, write_cs
         (2, "User id", ERASED_REASON),
         (3, "Email", ERASED_REASON),
     ]
+
+
+def test_watch_costs_one_query_a_chunk_when_nobody_was_erased() -> None:
+    watch = ErasedWatch()
+    with CaptureQueriesContext(connection) as queries:
+        assert watch.refresh() is None
+    assert len(queries) == 1
+
+
+def test_someone_erased_while_an_import_runs_is_not_created_by_a_later_chunk(
+    admin_user_p: Any, run_import: Any, write_csv: Any, settings: Any, monkeypatch: Any
+) -> None:
+    # Given a contact, and a file whose second chunk (2 rows a chunk) has a row about her
+    ada = contact_create(actor=admin_user_p, data={"first_name": "Ada", "email": "ada@example.com"})
+    settings.PATRON_IMPORT_CHUNK_ROWS = 2
+    rows = [
+        HEADER,
+        ["Cy", "One", "cy1@example.com", "", ""],
+        ["Cy", "Two", "cy2@example.com", "", ""],
+        ["Ada", "Lovelace", "ADA@example.com", "", ""],
+        ["Cy", "Three", "cy3@example.com", "", ""],
+    ]
+    path = write_csv(rows)
+    # and an erasure of her that lands right after the run's first chunk is written
+    original = ChunkProcessor.write
+    writes: list[int] = []
+
+    def write_then_erase(self: Any, result: Any) -> Any:
+        done = original(self, result)
+        writes.append(1)
+        if len(writes) == 1 and Contact.objects.filter(pk=ada.pk).exists():
+            contact_erase(actor=admin_user_p, contact=ada.pk)
+        return done
+
+    monkeypatch.setattr(ChunkProcessor, "write", write_then_erase)
+    # When the file is imported
+    job = run_import(admin_user_p, path)
+    # Then her row, in the later chunk, is skipped as an erased person, not created again
+    assert job.status == ImportJob.Status.DONE
+    assert len(writes) == 2
+    assert not Contact.objects.filter(email__iexact="ada@example.com").exists()
+    assert sorted(Contact.objects.values_list("email", flat=True)) == [
+        "cy1@example.com",
+        "cy2@example.com",
+        "cy3@example.com",
+    ]
+    assert _report(admin_user_p, job)[4][4] == ERASED_REASON
