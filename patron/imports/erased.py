@@ -41,8 +41,12 @@ class ErasedPeople:
         """None when nobody was ever erased (the usual case: one cheap query a job)."""
         if not ErasureMatch.objects.exists():
             return None
-        digests = set(ErasureMatch.objects.values_list("digest", flat=True))
-        return cls(digests, match_keys())
+        return cls.read()
+
+    @classmethod
+    def read(cls) -> ErasedPeople:
+        """Every erasure hash, and the keys to hash with (one query)."""
+        return cls(set(ErasureMatch.objects.values_list("digest", flat=True)), match_keys())
 
     def match(self, kind: str, value: str) -> bool:
         """Whether ``value`` (already normal: an email match key, an E.164 phone, an id)
@@ -87,7 +91,7 @@ class ErasedWatch:
         generation = newest or 0
         if generation != self.generation:
             self.generation = generation
-            self.people = ErasedPeople.load() if generation else None
+            self.people = ErasedPeople.read() if generation else None
         return self.people
 
 
