@@ -32,7 +32,7 @@ def contact_timeline(
     """The newest ``limit`` items about one contact, newest first."""
     from patron.commerce.models import Order
     from patron.events.models import Event
-    from patron.imports.selectors import contact_import_origin
+    from patron.imports.selectors import contact_import_origins
     from patron.support.models import SurveyResponse, Ticket
 
     contact: Contact = contact_get(actor, contact_id)
@@ -62,26 +62,24 @@ def contact_timeline(
         ]
     )
     # A contact an import created: recorded by the import's journal, not an activity
-    # entry of its own (ADR 0075); shown as the entry it used to be.
-    origin = contact_import_origin(contact)
-    if origin is not None and (before is None or origin["at"] < before):
+    # entry of its own (ADR 0075); shown as the entry it used to be. Records merged into
+    # this one show the import that created them too (ADR 0087: a merge loses nothing).
+    origins = [o for o in contact_import_origins(contact) if before is None or o["at"] < before]
+    if origins:
         streams.append(
-            [
-                TimelineItem(
-                    origin["at"],
-                    "activity",
-                    "Contact imported",
-                    origin["actor_label"],
-                    {
-                        "verb": "contact.imported",
-                        "changes": {
-                            "import_job": origin["import_job"],
-                            "row": origin["row"],
-                            "action": "created",
-                        },
-                    },
-                )
-            ]
+            sorted(
+                (
+                    TimelineItem(
+                        o["at"],
+                        "activity",
+                        "Contact imported" if "merge_id" not in o else "Merged contact imported",
+                        o["actor_label"],
+                        {"verb": "contact.imported", "changes": _origin_changes(o)},
+                    )
+                    for o in origins
+                ),
+                reverse=True,
+            )
         )
     notes = window(contact.notes.select_related("author"), "created_at")
     streams.append(
@@ -154,6 +152,14 @@ def contact_timeline(
         if len(out) >= limit:
             break
     return out
+
+
+def _origin_changes(origin: dict[str, Any]) -> dict[str, Any]:
+    """The "Contact imported" item's changes; a merged record's also names it and the merge."""
+    changes = {"import_job": origin["import_job"], "row": origin["row"], "action": "created"}
+    if "merge_id" in origin:
+        changes.update(contact_id=origin["contact_id"], merge_id=origin["merge_id"])
+    return changes
 
 
 # Activity about these kinds of records is shown only to roles that may see the records.

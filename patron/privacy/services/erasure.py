@@ -110,17 +110,12 @@ def _identifiers(contact: Contact) -> dict[str, set[str]]:
 
 
 def _merged_ids(pk: int) -> set[int]:
-    """Ids of the records merged into this contact (transitively): the same person."""
-    from patron.hygiene.models import MergeRecord
+    """Ids of the records merged into this contact (transitively, not un-merged): the same
+    person. A merge that was undone gave the other record back its own life: its history
+    is not this person's and stays."""
+    from patron.privacy.services.sections import merged_into
 
-    ids, frontier = {pk}, {pk}
-    while frontier:
-        merged = set(
-            MergeRecord.objects.filter(survivor_id__in=frontier).values_list("merged_id", flat=True)
-        )
-        frontier = merged - ids
-        ids |= merged
-    return ids
+    return set(merged_into(pk))
 
 
 def _merges_erase(ids: set[int]) -> int:

@@ -29,10 +29,13 @@ Row = dict[str, Any]
 class Section:
     name: str
     covers: tuple[str, ...]
-    query: Callable[[int], QuerySet[Any]]
+    # One query for the section's rows; or ``listed``, a few rows built in Python (rows
+    # that are not one table's: the import origins, read from the journal).
+    query: Callable[[int], QuerySet[Any]] | None
     single: bool = False  # one row or none (a profile, a per-contact aggregate)
     shape: Callable[[Row], Row] | None = None
     nested: Callable[[list[Row]], None] | None = None  # adds children to a page of rows
+    listed: Callable[[int], list[Row]] | None = None
 
 
 def _contact(pk: int) -> QuerySet[Any]:
@@ -93,12 +96,59 @@ def _order_lines(orders: list[Row]) -> None:
         order["lines"] = by_order[order["id"]]
 
 
+def merged_into(pk: int) -> list[int]:
+    """The contact and the records merged into it (not un-merged), through chains of merges:
+    the same person, whose history stays filed under the merged records' ids (the activity
+    log is append-only, ADR 0011)."""
+    from patron.hygiene.models import MergeRecord
+
+    ids, frontier = [pk], [pk]
+    while frontier and len(ids) < 10_000:
+        merged = MergeRecord.objects.filter(survivor_id__in=frontier, undone_at__isnull=True)
+        frontier = sorted(set(merged.values_list("merged_id", flat=True)) - set(ids))
+        ids.extend(frontier)
+    return ids
+
+
 def _activities(pk: int) -> QuerySet[Any]:
     from patron.core.models import Activity
 
+    ids = merged_into(pk)
     return Activity.objects.filter(
-        Q(contact_id=pk) | Q(subject_type="contact", subject_id=pk)
+        Q(contact_id__in=ids) | Q(subject_type="contact", subject_id__in=ids)
     ).values()
+
+
+def _import_rows(pk: int) -> QuerySet[Any]:
+    from patron.imports.models import ImportRow
+
+    names = [f.attname for f in ImportRow._meta.concrete_fields]
+    return ImportRow.objects.filter(contact_id__in=merged_into(pk)).values(*names, "job__file_name")
+
+
+def _import_origins(pk: int) -> list[Row]:
+    """When and by which import (job, file name, file row, who ran it) the person's records
+    were created: the contact's own creation and that of every record merged into it. The
+    journal holds these, not activity rows (ADR 0075, 0087)."""
+    from patron.contacts.models import Contact
+    from patron.imports.selectors import contact_import_origins
+
+    contact = Contact.objects.filter(pk=pk).only("pk", "created_at").first()
+    if contact is None:
+        return []
+    return [
+        {
+            "contact_id": o["contact_id"],
+            "created_at": o["at"],
+            "import_job": o["import_job"],
+            "file_name": o["file"],
+            "row": o["row"],
+            "run_by": o["actor_label"],
+            "run_by_id": o["actor_id"],
+            "merge_id": o.get("merge_id"),
+        }
+        for o in contact_import_origins(contact, own_entry=True)
+    ]
 
 
 def _merges(pk: int) -> QuerySet[Any]:
@@ -112,7 +162,7 @@ def _deliveries(pk: int) -> QuerySet[Any]:
 
     # Who received the data (Art. 15(1)(c)): the endpoint's name, not its URL (a URL
     # may carry a token of the receiving system).
-    return WebhookDelivery.objects.filter(contact_id=pk).values(
+    return WebhookDelivery.objects.filter(contact_id__in=merged_into(pk)).values(
         "id", "endpoint_id", "endpoint__name", "event_id", "event_type", "payload", "status",
         "attempts", "created_at", "delivered_at",
     )  # fmt: skip
@@ -164,11 +214,8 @@ SECTIONS: tuple[Section, ...] = (
         _by_contact("segments.SegmentMembership", "segment__name"),
     ),
     Section("activities", ("core.Activity",), _activities),
-    Section(
-        "import_rows",
-        ("imports.ImportRow",),
-        _by_contact("imports.ImportRow", "job__file_name"),
-    ),
+    Section("import_rows", ("imports.ImportRow",), _import_rows),
+    Section("import_origins", ("imports.ImportChunk",), None, listed=_import_origins),
     Section("merges", ("hygiene.MergeRecord",), _merges),
     Section("webhook_deliveries", ("webhooks.WebhookDelivery",), _deliveries),
 )
@@ -194,6 +241,9 @@ COVERED: frozenset[str] = frozenset(label for s in SECTIONS for label in s.cover
 
 
 def section_count(section: Section, pk: int) -> int:
+    if section.listed is not None:
+        return len(section.listed(pk))
+    assert section.query is not None
     return section.query(pk).count()
 
 
@@ -202,6 +252,12 @@ def section_rows(section: Section, pk: int) -> Iterator[list[Row]]:
     driver hands over a chunk at a time (a server-side cursor on PostgreSQL, chunked
     fetches on SQLite): memory stays flat and each row is read once, where re-querying
     page by page would re-read a large section on every page."""
+    if section.listed is not None:
+        rows = section.listed(pk)
+        for start in range(0, len(rows), PAGE):
+            yield rows[start : start + PAGE]
+        return
+    assert section.query is not None
     qs = section.query(pk)
     if section.single:
         rows = list(qs[:1])
