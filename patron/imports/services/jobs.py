@@ -164,6 +164,10 @@ def import_job_create(
         subject=job,
         changes={"after": {"file": name, "format": info.file_format, "columns": len(info.headers)}},
     )
+    if owned:  # a stored upload is deleted after the retention period (ADR 0088)
+        from patron.privacy.tasks import uploads_purge_schedule
+
+        uploads_purge_schedule()
     return job
 
 

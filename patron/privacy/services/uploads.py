@@ -17,7 +17,10 @@ first write) and then ``import_uploads_erase``:
   has not finished keeps its state with an ``error`` saying why; running it again stops
   with "The uploaded file is no longer available", as for any missing upload;
 - report entries about the person are removed from every job's ``preview``: updated
-  rows by contact id, issues whose reason holds one of the identifiers.
+  rows by contact id, issues whose reason holds one of the identifiers;
+- an upload past retention (ADR 0088) that is not already known to mention the person is
+  not read: it is deleted as the retention purge would delete it, so an erasure reads
+  at most the uploads of the retention period.
 """
 
 from __future__ import annotations
@@ -127,6 +130,9 @@ class UploadsPlan:
     entries: int = 0
     files: list[Path] = field(default_factory=list)
     idle_jobs: dict[int, str] = field(default_factory=dict)  # job id -> its status
+    # Uploads past retention (ADR 0088): deleted as the purge would, without being read.
+    expired: list[Any] = field(default_factory=list)
+    retention_days: int | None = None
 
 
 def import_uploads_scan(*, contact_ids: Iterable[int], found: dict[str, set[str]]) -> UploadsPlan:
@@ -138,10 +144,12 @@ def import_uploads_scan(*, contact_ids: Iterable[int], found: dict[str, set[str]
     """
     from patron.imports.models import ImportJob, ImportRow
     from patron.imports.services.jobs import imports_dir
+    from patron.privacy.services.retention import expired_jobs, upload_retention_days
 
     ids = {int(i) for i in contact_ids}
     who = Identifiers(found)
-    plan = UploadsPlan()
+    plan = UploadsPlan(retention_days=upload_retention_days())
+    expired = set(expired_jobs(days=plan.retention_days).values_list("id", flat=True))
     linked = set(ImportRow.objects.filter(contact_id__in=ids).values_list("job_id", flat=True))
     stored = imports_dir().resolve()
     idle = (ImportJob.Status.UPLOADED, ImportJob.Status.PREVIEWED, ImportJob.Status.FAILED)
@@ -155,12 +163,11 @@ def import_uploads_scan(*, contact_ids: Iterable[int], found: dict[str, set[str]
             path = Path(job.file_path) if job.file_path else None
             if path is None or path.resolve().parent != stored or not path.exists():
                 continue
-            if (
-                n > 0
-                or job.pk in linked
-                or _journal_mentions(job.pk, ids)
-                or _file_mentions(job, who)
-            ):
+            known = n > 0 or job.pk in linked or _journal_mentions(job.pk, ids)
+            if not known and job.pk in expired:
+                plan.expired.append(job)  # past retention: goes unread
+                continue
+            if known or _file_mentions(job, who):
                 plan.files.append(path)
                 if job.status in idle:
                     plan.idle_jobs[job.pk] = job.status
@@ -170,7 +177,8 @@ def import_uploads_scan(*, contact_ids: Iterable[int], found: dict[str, set[str]
 def import_uploads_erase(plan: UploadsPlan) -> dict[str, int]:
     """Write the scrubbed previews and the idle jobs' error now; delete the files on commit.
 
-    Returns ``{"import_files": n, "import_report_entries": n}``.
+    Returns ``{"import_files": n, "import_report_entries": n}``, plus
+    ``"import_files_expired": n`` when uploads past retention went unread.
     """
     from patron.imports.models import ImportJob
 
@@ -178,6 +186,11 @@ def import_uploads_erase(plan: UploadsPlan) -> dict[str, int]:
         ImportJob.objects.filter(pk=job_id).update(preview=preview)
     for job_id, status in plan.idle_jobs.items():
         ImportJob.objects.filter(pk=job_id, status=status).update(error=UPLOAD_ERASED)
+    expired: list[Any] = []
+    if plan.expired and plan.retention_days is not None:
+        from patron.privacy.services.retention import expire_uploads
+
+        expired = expire_uploads(plan.expired, plan.retention_days)
     doomed = list(plan.files)
 
     def unlink() -> None:
@@ -186,4 +199,7 @@ def import_uploads_erase(plan: UploadsPlan) -> dict[str, int]:
 
     if doomed:
         transaction.on_commit(unlink)
-    return {"import_files": len(doomed), "import_report_entries": plan.entries}
+    out = {"import_files": len(doomed), "import_report_entries": plan.entries}
+    if expired:
+        out["import_files_expired"] = len(expired)
+    return out

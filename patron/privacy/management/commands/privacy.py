@@ -1,6 +1,10 @@
 """``patron privacy export CONTACT_ID --as USERNAME [--out FILE]``: everything held about a
 person as one JSON document (GDPR Art. 15/20), to a file or standard output.
 
+``patron privacy purge-uploads [--days N] [--dry-run]``: deletes stored import uploads
+past retention (``PATRON_IMPORT_UPLOAD_RETENTION_DAYS``, ADR 0088); from cron when the
+task backend cannot schedule it.
+
 Acts as ``--as USERNAME`` (default: the first active superuser), who needs the export
 permissions (``patron.privacy.selectors.EXPORT_PERMISSIONS``); the export is recorded in
 the audit trail under that user, with counts only.
@@ -13,6 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.http import Http404
 
@@ -22,7 +27,10 @@ from patron.privacy.services import contact_export
 
 
 class Command(BaseCommand):
-    help = "Privacy requests: `export CONTACT_ID [--out FILE] [--as USERNAME]`."
+    help = (
+        "Privacy requests: `export CONTACT_ID [--out FILE] [--as USERNAME]`; "
+        "`purge-uploads [--days N] [--dry-run]` deletes stored import uploads past retention."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -31,6 +39,47 @@ class Command(BaseCommand):
         export.add_argument("--out", help="Write to this file (default: standard output).")
         export.add_argument(
             "--as", dest="as_user", help="The acting user (default: the first superuser)."
+        )
+        purge = sub.add_parser(
+            "purge-uploads",
+            help="Delete stored import uploads past retention (ADR 0088).",
+        )
+        purge.add_argument(
+            "--days", type=int, help="Retention in days for this run (default: the setting)."
+        )
+        purge.add_argument("--dry-run", action="store_true", help="Only count what would go.")
+
+    def _purge(self, options: dict[str, Any]) -> None:
+        from patron.privacy.services.retention import (
+            expired_jobs,
+            import_uploads_purge,
+            stored_upload,
+            upload_retention_days,
+        )
+
+        days = options.get("days")
+        if days is not None and days < 0:
+            raise CommandError("--days must be 0 or more.")
+        if days is None:
+            try:
+                days = upload_retention_days()
+            except ImproperlyConfigured as exc:
+                raise CommandError(str(exc)) from exc
+        if days is None:
+            self.stdout.write("Upload retention is off: nothing deleted.")
+            return
+        if options.get("dry_run"):
+            due = [j for j in expired_jobs(days=days).order_by("id") if stored_upload(j)]
+            size = sum(j.file_size for j in due)
+            self.stdout.write(
+                f"{len(due)} stored upload(s), {size} bytes, older than {days} days "
+                "would be deleted."
+            )
+            return
+        result = import_uploads_purge(days=days)
+        self.stdout.write(
+            f"Deleted {result.files} stored upload(s), {result.bytes} bytes, older than "
+            f"{days} days; {result.kept} kept."
         )
 
     def _actor(self, username: str | None) -> User:
@@ -47,6 +96,9 @@ class Command(BaseCommand):
         return actor
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "purge-uploads":
+            self._purge(options)
+            return
         raw = str(options["contact_id"])
         if not raw.isdigit() or int(raw) < 1:
             raise CommandError(f"Not an id: {raw[:40]!r}")
