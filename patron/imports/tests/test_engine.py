@@ -140,3 +140,64 @@ def test_index_probes_turn_sequential_scans_off_only_inside(db: Any) -> None:
     with pytest.raises(ZeroDivisionError), index_probes():
         1 / 0  # noqa: B018
     assert seqscan() == "on"
+
+
+def _csv_file(tmp_path: Any, body: bytes) -> tuple[str, Any]:
+    from patron.imports.readers import FileInfo
+
+    path = tmp_path / "rows.csv"
+    path.write_bytes(b"first_name,last_name,email,phone\n" + body)
+    return str(path), FileInfo(
+        file_format="csv", headers=list(TARGETS), encoding="utf-8", delimiter=","
+    )
+
+
+def test_one_worker_reads_and_prepares_in_another_process(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default one worker reads the file itself (the reader's CPU leaves the writing
+    process): rows in file order, chunked, from the start row on, prepared elsewhere."""
+    monkeypatch.setattr(engine, "prepare_rows", _pid_rows)  # inherited by the fork
+    body = b"".join(b"A%d,B,a%d@x.org,\n" % (i, i) for i in range(7))
+    path, info = _csv_file(tmp_path, body)
+    stats: dict[str, float] = {}
+    out = list(engine._read_in_worker(PLAN, path, info, 3, 3, stats))
+    assert [[r for _pid, r in chunk] for chunk in out] == [[3, 4, 5], [6, 7, 8]]
+    pids = {pid for chunk in out for pid, _r in chunk}
+    assert len(pids) == 1 and os.getpid() not in pids
+    assert stats["worker_blocked"] >= 0.0
+    # The same rows as the in-line path (real preparation this time)
+    monkeypatch.undo()
+    rows = engine.iter_rows(path, info, start_row=2)
+    inline = list(engine._prepared_chunks(PLAN, engine._batched(rows, 4), workers=0))
+    worker = list(engine._read_in_worker(PLAN, path, info, 2, 4, {}))
+    assert [[vars(p) for p in c] for c in worker] == [[vars(p) for p in c] for c in inline]
+
+
+def test_reading_worker_passes_a_file_error_on_and_stops(tmp_path: Any) -> None:
+    """A file that stops decoding half-way: the writing process gets the reader's own
+    exception after the chunks before it (text is decoded by the buffer, so the last
+    few kilobytes' rows may not arrive), and the worker process is gone."""
+    body = b"".join(b"A%d,B,a%d@x.org,\n" % (i, i) for i in range(5000)) + b"\xff\xfe,x,y,z\n"
+    path, info = _csv_file(tmp_path, body)
+    got: list[list[int]] = []
+    with pytest.raises(UnicodeDecodeError):
+        for chunk in engine._read_in_worker(PLAN, path, info, 2, 1000, {}):
+            got.append([p.row for p in chunk])
+    assert 1 <= len(got) < 5
+    assert got == [list(range(2 + 1000 * i, 1002 + 1000 * i)) for i in range(len(got))]
+    import multiprocessing as mp
+
+    assert not mp.active_children()
+
+
+def test_reading_worker_is_stopped_when_the_writer_stops_early(tmp_path: Any) -> None:
+    body = b"".join(b"A%d,B,a%d@x.org,\n" % (i, i) for i in range(50))
+    path, info = _csv_file(tmp_path, body)
+    chunks = engine._read_in_worker(PLAN, path, info, 2, 2, {})
+    assert [p.row for p in next(chunks)] == [2, 3]
+    import multiprocessing as mp
+
+    assert mp.active_children()  # reading ahead, blocked on the bounded queue
+    chunks.close()  # what the engine's ``closing`` does on an error or "stop"
+    assert not mp.active_children()
