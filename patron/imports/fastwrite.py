@@ -73,6 +73,79 @@ def insert_dicts(
     SPENT[model._meta.label] += time.monotonic() - started
 
 
+class RowTemplate:
+    """Rows of one insert built straight in its column order, values ready for the
+    database (for a high-volume table whose rows share most values: contacts).
+
+    ``base`` gives every named column's value shared by all rows (defaults, the chunk's
+    one ``now``, the owner); it is adapted once here. A row is ``new()`` (a copy of the
+    adapted base), its varying values set by slot (``slot[attname]``), then ``finish(row)``
+    adapts the varying columns that need it (``varying``: on SQLite dates and JSON, on
+    PostgreSQL JSON as its text), with the same adapters ``insert_dicts`` uses. No dict a
+    row, no per-row adapting of shared values: ~8 µs a row less than ``insert_dicts``."""
+
+    def __init__(
+        self,
+        model: type[models.Model],
+        names: tuple[str, ...],
+        base: dict[str, Any],
+        varying: tuple[str, ...],
+    ) -> None:
+        self.model = model
+        self.fast = fast = inserter(model, names)
+        self.pg = connection.vendor == "postgresql"
+        adapters: list[Any] = list(fast.adapters)
+        if self.pg:  # COPY dumps every type itself; JSON goes as its text (see _copy)
+            adapters = [
+                _json_text() if f.get_internal_type() == "JSONField" else None for f in fast.fields
+            ]
+        attnames = fast.attnames[: len(names)]
+        self.slot = {a: i for i, a in enumerate(attnames)}
+        row = [base[a] for a in attnames] + list(fast.defaults)
+        self._base = [a(v) if a is not None else v for a, v in zip(adapters, row, strict=True)]
+        self._varying = tuple(
+            (self.slot[a], adapters[self.slot[a]])
+            for a in varying
+            if adapters[self.slot[a]] is not None
+        )
+
+    def new(self) -> list[Any]:
+        return self._base.copy()
+
+    def finish(self, row: list[Any]) -> list[Any]:
+        for i, adapt in self._varying:
+            row[i] = adapt(row[i])
+        return row
+
+    def insert(self, rows: list[list[Any]]) -> None:
+        """Insert rows made by ``new`` + ``finish``."""
+        if not rows:
+            return
+        started = time.monotonic()
+        if self.pg:
+            _copy(self.model, self.fast, rows, ready=True)
+        else:
+            with connection.cursor() as cursor:
+                for start in range(0, len(rows), 2000):
+                    cursor.executemany(self.fast.sql, rows[start : start + 2000])
+        SPENT[self.model._meta.label] += time.monotonic() - started
+
+
+def _json_text() -> Callable[[Any], str]:
+    """JSON text for COPY, encoded once for a value shared by many rows."""
+    memo: dict[int, tuple[Any, str]] = {}
+
+    def as_json(value: Any) -> str:
+        hit = memo.get(id(value))
+        if hit is None or hit[0] is not value:
+            if len(memo) > 10_000:
+                memo.clear()
+            hit = memo[id(value)] = (value, json.dumps(value))
+        return hit[1]
+
+    return as_json
+
+
 def _insert(fast: FastInsert, rows: list[tuple[Any, ...]]) -> None:
     """``fast.insert``, adapting a value shared by many rows (the chunk's one ``now``, the
     one empty ``invalid_fields`` dict, an activity's one ``changes``) once: the datetime
@@ -108,12 +181,16 @@ def _picker(attnames: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, 
     return itemgetter(*attnames)  # type: ignore[return-value]
 
 
-def _copy(model: type[models.Model], fast: FastInsert, rows: list[list[Any]]) -> None:
+def _copy(
+    model: type[models.Model], fast: FastInsert, rows: list[list[Any]], *, ready: bool = False
+) -> None:
     """PostgreSQL: ``COPY ... FROM STDIN`` for every column (named values, then the
-    defaults), dumped by psycopg; JSON as its text."""
+    defaults), dumped by psycopg; JSON as its text (``ready``: already so)."""
     qn = connection.ops.quote_name
     fields = fast.fields
-    json_cols = [i for i, f in enumerate(fields) if f.get_internal_type() == "JSONField"]
+    json_cols = (
+        [] if ready else [i for i, f in enumerate(fields) if f.get_internal_type() == "JSONField"]
+    )
     columns = ", ".join(qn(str(f.column)) for f in fields)  # type: ignore[union-attr]
     sql = f"COPY {qn(model._meta.db_table)} ({columns}) FROM STDIN"
     connection.ensure_connection()

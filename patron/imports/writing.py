@@ -17,7 +17,7 @@ from patron.contacts.normalize import search_text_for
 from patron.core.models import Activity
 from patron.hygiene.normalize import contact_keys_refresh
 from patron.imports.erased import is_erased_skip
-from patron.imports.fastwrite import insert_dicts, insert_objects, reserve_ids
+from patron.imports.fastwrite import RowTemplate, insert_dicts, insert_objects, reserve_ids
 from patron.imports.models import ImportRow
 from patron.segments.tasks import contacts_changed
 
@@ -43,6 +43,12 @@ ACTIVITY_COLUMNS = (
 IMPORT_ROW_COLUMNS = ("job", "row", "action", "contact_id", "column", "reason", "changes")
 
 _NO_FLAGS: dict[str, Any] = {}  # shared, so its JSON is encoded once per chunk
+# Contact columns whose value differs from row to row (the rest: defaults, owner, now).
+_CONTACT_VARYING = tuple(
+    f.attname
+    for f in Contact._meta.concrete_fields
+    if f.attname not in ("owner_id", "created_at", "updated_at")
+)
 
 
 def jsonable(value: Any) -> Any:
@@ -74,24 +80,36 @@ class ChunkWriter:
         )
         owner_id = None if getattr(self.actor, "is_service", True) else self.actor.pk
         ids = reserve_ids(Contact, len(creates))
+        template = RowTemplate(
+            Contact,
+            CONTACT_COLUMNS,
+            {
+                **_CONTACT_DEFAULTS,
+                "id": None,
+                "owner_id": owner_id,
+                "created_at": now,
+                "updated_at": now,
+            },
+            _CONTACT_VARYING,
+        )
+        slot, new, finish = template.slot, template.new, template.finish
+        i_id, i_invalid, i_search, i_email_key, i_name_key = (
+            slot[a] for a in ("id", "invalid_fields", "search_text", "email_match_key", "name_key")
+        )
         rows = []
         for o, pk in zip(creates, ids, strict=True):
             p = o.p
             o.contact_id = pk
-            row = dict(_CONTACT_DEFAULTS)
-            row.update(p.values)
-            row.update(
-                id=pk,
-                owner_id=owner_id,
-                invalid_fields=p.invalid or _NO_FLAGS,
-                search_text=p.search_text,
-                email_match_key=p.email_key,
-                name_key=p.name_key,
-                created_at=now,
-                updated_at=now,
-            )
-            rows.append(row)
-        insert_dicts(Contact, rows, CONTACT_COLUMNS)
+            row = new()
+            for name, value in p.values.items():
+                row[slot[name]] = value
+            row[i_id] = pk
+            row[i_invalid] = p.invalid or _NO_FLAGS
+            row[i_search] = p.search_text
+            row[i_email_key] = p.email_key
+            row[i_name_key] = p.name_key
+            rows.append(finish(row))
+        template.insert(rows)
         result.created = [[o.p.row, pk] for o, pk in zip(creates, ids, strict=True)]
         result.created_stamp = now if creates else None
         self.state.created.add_many(ids)
