@@ -51,6 +51,7 @@ from patron.imports.targets.base import (
     Target,
     error_of,
     find_contact,
+    jsonable,
     parse_when,
     prefetch_contacts,
     text,
@@ -452,7 +453,12 @@ class OrdersTarget(Target):
         if updated.refunded_amount != refunded:  # "refunded" refunds the total: journal it
             before["refunded_amount"], after["refunded_amount"] = refunded, updated.refunded_amount
         return Outcome(
-            row=row, action="updated", object_id=order.pk, before=before, after=after, rows=rows
+            row=row,
+            action="updated",
+            object_id=order.pk,
+            before=_json(before),
+            after=_json(after),
+            rows=rows,
         )
 
     # --- the bulk path (ADR 0083) ------------------------------------------------------------
@@ -629,8 +635,8 @@ class OrdersTarget(Target):
                     row=row,
                     action="updated",
                     object_id=order.pk,
-                    before=before,
-                    after=after,
+                    before=_json(before),
+                    after=_json(after),
                     rows=rows,
                 )
         if order.pk is None:
@@ -687,6 +693,12 @@ class OrdersTarget(Target):
         report["products_removed"] = unused.count()
         unused.delete()
         report.update(restored=restored, removed=removed)
+
+
+def _json(values: dict[str, Any]) -> dict[str, Any]:
+    """Before/after values as the journal and the preview store them (JSON: datetimes
+    as ISO text, amounts as decimal text)."""
+    return {k: jsonable(v) for k, v in values.items()}
 
 
 def _same(now: Any, then: Any) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 
 from patron.accounts.models import User
@@ -105,8 +106,9 @@ def orders_import_write(
                 changes={"after": draft.logged},
             )
         )
-    insert_dicts(Order, rows, ORDER_COLUMNS)
-    insert_dicts(OrderLine, lines, LINE_COLUMNS)
+    with connection.wrap_database_errors:  # COPY's driver errors as Django's (IntegrityError)
+        insert_dicts(Order, rows, ORDER_COLUMNS)
+        insert_dicts(OrderLine, lines, LINE_COLUMNS)
     stored = {c.order.pk: c.order for c in changes if id(c.order) not in new_ids}
     if stored:
         fields = {"updated_at"}
