@@ -380,3 +380,24 @@ def test_imported_orders_reach_live_segments_once_the_chunk_commits(
     with django_capture_on_commit_callbacks(execute=True):
         import_job_rollback(actor=admin_user_p, job=job)
     assert members() == set()
+
+
+def test_a_changed_order_date_is_previewed_and_rolled_back(
+    admin_user_p: Any, people: Any, write_csv: Any
+) -> None:
+    # Given an imported order, and a file that moves its date
+    header = ["Order id", "Email", "Date", "SKU"]
+    run(admin_user_p, write_csv([header, ["W-1", "ann@example.com", "2024-03-01", "S"]]), "orders")
+    moved = write_csv([header, ["W-1", "ann@example.com", "2024-03-02T10:00:00+00:00", "S"]])
+    # When it is checked and run (the dry run used to fail storing a datetime in the preview)
+    checked, job = run(admin_user_p, moved, "orders")
+    (change,) = checked.preview["changes"]
+    assert change["after"] == {"placed_at": "2024-03-02T10:00:00+00:00"}
+    assert change["before"]["placed_at"].startswith("2024-03-01T00:00:00")
+    assert (
+        Order.objects.get(external_id="W-1").placed_at.isoformat() == change["after"]["placed_at"]
+    )
+    # Then a rollback puts the first date back
+    import_job_rollback(actor=admin_user_p, job=job)
+    restored = Order.objects.get(external_id="W-1").placed_at
+    assert restored.isoformat() == change["before"]["placed_at"]
