@@ -121,19 +121,21 @@ class ChunkWriter:
             [{"contact_id": o.contact_id, "tag_id": tag_ids[t]} for o in creates for t in o.p.tags],
             ("contact", "tag"),
         )
-        insert_dicts(
+        member = RowTemplate(
             ContactCompany,
-            [
-                {
-                    "contact_id": o.contact_id,
-                    "company_id": company_ids[o.p.company],
-                    "created_at": now,
-                }
-                for o in creates
-                if o.p.company
-            ],
             ("contact", "company", "created_at"),
+            {"contact_id": None, "company_id": None, "created_at": now},
+            ("contact_id", "company_id"),
         )
+        i_contact, i_company = member.slot["contact_id"], member.slot["company_id"]
+        members = []
+        for o in creates:
+            if o.p.company:
+                row = member.new()
+                row[i_contact] = o.contact_id
+                row[i_company] = company_ids[o.p.company]
+                members.append(row)  # no column to adapt per row (``finish`` not needed)
+        member.insert(members)
         links = [
             through(contact_id=o.contact_id, tag_id=tag_ids[t])
             for o in updates

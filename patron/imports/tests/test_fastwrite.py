@@ -101,3 +101,38 @@ def test_template_rows_store_what_insert_dicts_stored(admin_user_p: Any) -> None
     assert new == old
     assert old[1]["birthday"] == dt.date(1962, 7, 9) and old[3]["invalid_fields"] == INVALID[3]
     assert {r["created_at"] for r in new} == {now}
+
+
+@pytest.mark.django_db
+def test_template_memberships_store_what_insert_dicts_stored(admin_user_p: Any) -> None:
+    from patron.contacts.models import Company, ContactCompany
+
+    now = timezone.now()
+    company = Company.objects.create(name="Acme")
+    a, b = (Contact.objects.create(first_name=n) for n in ("A", "B"))
+    insert_dicts(
+        ContactCompany,
+        [{"contact_id": a.pk, "company_id": company.pk, "created_at": now}],
+        ("contact", "company", "created_at"),
+    )
+    member = RowTemplate(
+        ContactCompany,
+        ("contact", "company", "created_at"),
+        {"contact_id": None, "company_id": None, "created_at": now},
+        ("contact_id", "company_id"),
+    )
+    row = member.new()
+    row[member.slot["contact_id"]], row[member.slot["company_id"]] = b.pk, company.pk
+    member.insert([member.finish(row)])
+    got = {
+        r.pop("contact_id"): r
+        for r in ContactCompany.objects.filter(company=company).values()
+        if r.pop("id")
+    }
+    assert got[a.pk] == got[b.pk] == {"company_id": company.pk, "created_at": now, **_rest(got)}
+
+
+def _rest(got: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """Columns other than company and time (defaults), as stored for the first row."""
+    first = next(iter(got.values()))
+    return {k: v for k, v in first.items() if k not in ("company_id", "created_at")}
