@@ -29,7 +29,7 @@ from patron.contacts.selectors import require
 from patron.core.models import Activity
 from patron.core.permissions import P
 from patron.core.services import activity_build, diff, snapshot
-from patron.imports.fastwrite import insert_dicts, insert_objects, reserve_ids
+from patron.imports.fastwrite import insert_dicts, reserve_ids
 from patron.segments.tasks import contacts_changed
 
 ORDER_COLUMNS = tuple(f.name for f in Order._meta.concrete_fields)
@@ -130,9 +130,23 @@ def orders_import_write(
                     changes=changed,
                 )
             )
-    for entry in entries:
-        entry.created_at = now
-    insert_objects(Activity, entries, ACTIVITY_COLUMNS)
+    with connection.wrap_database_errors:
+        insert_dicts(Activity, [_entry(e, now) for e in entries], ACTIVITY_COLUMNS)
     touched = {d.order.contact_id for d in drafts} | {c.order.contact_id for c in changes}
     purchase_summary_refresh(touched)
     contacts_changed(touched, what={"orders"})
+
+
+def _entry(entry: Activity, now: Any) -> dict[str, Any]:
+    """An activity entry as the row ``insert_dicts`` writes (``COPY`` on PostgreSQL)."""
+    return {
+        "actor_id": entry.actor_id,
+        "actor_label": entry.actor_label,
+        "verb": entry.verb,
+        "subject_type": entry.subject_type,
+        "subject_id": entry.subject_id,
+        "subject_label": entry.subject_label,
+        "contact_id": entry.contact_id,
+        "changes": entry.changes,
+        "created_at": now,
+    }
