@@ -140,7 +140,12 @@ def run(env: dict[str, str], target: str, path: Path) -> dict[str, object]:
     if proc.returncode:
         raise SystemExit(f"{target} failed: {proc.stderr[-2000:]}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    return {"seconds": round(wall, 1), "counts": result["counts"], "rows": result["rows"]}
+    return {
+        "seconds": round(wall, 1),
+        "job_seconds": result.get("seconds"),
+        "counts": result["counts"],
+        "rows": result["rows"],
+    }
 
 
 def main() -> None:
@@ -150,6 +155,13 @@ def main() -> None:
     parser.add_argument("--targets", default="companies,orders,tickets,events")
     parser.add_argument("--tag", default="", help="own site folder and PostgreSQL database")
     args = parser.parse_args()
+    code = subprocess.run(
+        [sys.executable, "-c", "import patron; print(patron.__file__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    print(f"code: {code.stdout.strip()} ({Path.cwd()})", flush=True)
     files = generate(args.rows)
     env = site(args.db, args.rows, args.tag)
     print(f"load before: {Path('/proc/loadavg').read_text().strip()}", flush=True)
@@ -161,7 +173,7 @@ def main() -> None:
             rate = args.rows / float(r["seconds"])  # type: ignore[arg-type]
             print(
                 f"{args.db} {target:9} {label:5} {args.rows:>7,} rows {r['seconds']:>6}s "
-                f"{rate:7,.0f} rows/s {r['counts']} load {load}->"
+                f"{rate:7,.0f} rows/s (job {r['job_seconds']}s) {r['counts']} load {load}->"
                 f"{Path('/proc/loadavg').read_text().split()[0]}",
                 flush=True,
             )
