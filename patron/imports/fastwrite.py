@@ -19,7 +19,10 @@ from functools import cache
 from operator import itemgetter
 from typing import Any
 
+import psycopg
 from django.db import connection, models
+from psycopg.adapt import Dumper
+from psycopg.pq import Format
 
 from patron.core.demo.bulk import FastInsert
 
@@ -108,6 +111,7 @@ class RowTemplate:
             for a in varying
             if adapters[self.slot[a]] is not None
         )
+        self._binary = _binary_types(fast) if self.pg else None
 
     def new(self) -> list[Any]:
         return self._base.copy()
@@ -122,13 +126,60 @@ class RowTemplate:
         if not rows:
             return
         started = time.monotonic()
-        if self.pg:
+        if self._binary is not None:
+            _copy_binary(self.model, self.fast, rows, self._binary)
+        elif self.pg:
             _copy(self.model, self.fast, rows, ready=True)
         else:
             with connection.cursor() as cursor:
                 for start in range(0, len(rows), 2000):
                     cursor.executemany(self.fast.sql, rows[start : start + 2000])
         SPENT[self.model._meta.label] += time.monotonic() - started
+
+
+class _JsonTextBinary(Dumper):
+    """jsonb in COPY's binary format from JSON text already encoded (``_json_text``):
+    format version 1, then the text (what the server's ``jsonb_recv`` reads)."""
+
+    format = Format.BINARY
+    oid = psycopg.adapters.types["jsonb"].oid
+
+    def dump(self, obj: Any) -> bytes:
+        return b"\x01" + obj.encode()
+
+
+def _binary_types(fast: FastInsert) -> list[str | int] | None:
+    """The columns' PostgreSQL types for a binary ``COPY`` (None if one is not a plain
+    named type psycopg knows: the text ``COPY`` is used then)."""
+    out: list[str | int] = []
+    for f in fast.fields:
+        name = str(f.db_type(connection) or "").split("(", 1)[0].strip()
+        info = psycopg.adapters.types.get(name)
+        if info is None or name.endswith("[]"):
+            return None
+        out.append(info.oid)
+    return out
+
+
+def _copy_binary(
+    model: type[models.Model], fast: FastInsert, rows: list[list[Any]], types: list[str | int]
+) -> None:
+    """PostgreSQL: ``COPY ... FROM STDIN (FORMAT BINARY)`` of rows made by a
+    ``RowTemplate`` (JSON already its text). psycopg dumps each value by the column's
+    type in C; the server reads numbers, dates and times without parsing text (the
+    client's CPU for the contacts' COPY fell from ~6 to ~2 µs a row in a same-process
+    test). Stored values are the text ``COPY``'s (tests/test_fastwrite.py)."""
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(str(f.column)) for f in fast.fields)  # type: ignore[union-attr]
+    sql = f"COPY {qn(model._meta.db_table)} ({columns}) FROM STDIN (FORMAT BINARY)"
+    connection.ensure_connection()
+    raw = connection.connection
+    with raw.cursor() as cursor:  # type: ignore[union-attr]
+        cursor.adapters.register_dumper(None, _JsonTextBinary)  # this cursor only
+        with cursor.copy(sql) as copy:
+            copy.set_types(types)
+            for values in rows:
+                copy.write_row(values)
 
 
 def _json_text() -> Callable[[Any], str]:

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from patron.contacts.models import Contact
@@ -24,6 +25,14 @@ VALUES: list[dict[str, Any]] = [
     },
     {"email": "A@B.C", "lifecycle_stage": "customer", "birthday": dt.date(1, 1, 1)},
     {"last_name": "x" * 120, "region": "Île-de-France", "external_id": None},
+    # COPY's text escapes (backslash, \\N, newline, tab) and a birthday near the limits
+    {
+        "address_line1": "C:\\x\\N \\. |",
+        "address_line2": "a\nb",
+        "source": "\\N",
+        "birthday": dt.date(9999, 12, 31),
+        "time_zone": "Europe/Berlin",
+    },
 ]
 INVALID: list[dict[str, Any]] = [
     {},
@@ -31,6 +40,7 @@ INVALID: list[dict[str, Any]] = [
     {},
     {"birthday": {"value": "31.02.2001", "reason": "Not a date."}, "email": {"value": "x"}},
     {"custom.size": {"value": "[1, 2]", "reason": "ünïcode"}},
+    {"x": {"value": '\\"\\\\\\u0001', "reason": "tab\there"}},
 ]
 
 
@@ -85,6 +95,8 @@ def test_template_rows_store_what_insert_dicts_stored(admin_user_p: Any) -> None
         row[template.slot["email_match_key"]] = f"k{pk - new_ids[0] + old_ids[0]}"
         row[template.slot["name_key"]] = f"n{pk - new_ids[0] + old_ids[0]}"
         rows.append(template.finish(row))
+    # PostgreSQL: the template's rows go by binary COPY (insert_dicts' by text COPY)
+    assert (template._binary is not None) == (connection.vendor == "postgresql")
     template.insert(rows)
 
     def stored(ids: list[int]) -> list[dict[str, Any]]:
