@@ -193,7 +193,13 @@ def test_array_literals_round_trip_every_value(db):
     with driver_cursor() as cursor:
         for values, kind in (
             ([*TRICKY, None], "text"),
+            (TRICKY, "text"),  # one kind, with values to escape: the general loop
+            (["plain", "NULL", "", " a, b ", "{x}"], "text"),  # one kind, nothing to escape
             ([1, None, -(2**62)], "bigint"),
+            ([1, 2, -(2**62)], "bigint"),
+            ([], "bigint"),
+            ([None, None], "timestamptz"),
+            ([when, when.replace(microsecond=0)], "timestamptz"),
             ([True, False, None], "boolean"),
             ([when, None], "timestamptz"),
             ([dt.date(1990, 12, 10)], "date"),
@@ -203,7 +209,7 @@ def test_array_literals_round_trip_every_value(db):
             assert isinstance(literal, str)
             cursor.execute(f"SELECT unnest(%s::{kind}[])", [literal])  # noqa: S608
             got = [row[0] for row in cursor.fetchall()]
-            assert got == [Decimal(str(v)) for v in values] if kind == "numeric" else values
+            assert got == ([Decimal(str(v)) for v in values] if kind == "numeric" else values)
     assert pg_array([object]) == [object]  # anything else: psycopg's own dumper
 
 
