@@ -34,6 +34,7 @@ from django.utils import timezone
 from patron.events.models import Event, RejectedMessage, Source
 from patron.events.services._sql import driver_cursor, sqlite_time
 from patron.events.services.ingest_wal import checkpoints_aside
+from patron.events.services.ingest_writer import Job, file_database, writer_for
 
 MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
@@ -270,6 +271,8 @@ COLUMNS = (
 _JSON_COLUMNS = frozenset(_JSON_OBJECTS)
 _TIME_COLUMNS = frozenset({"timestamp", "original_timestamp", "received_at", "sent_at"})
 INSERT_CHUNK = 400
+#: SQLite: requests' writes committed in groups by a writer thread (ingest_writer).
+GROUP_COMMIT = True
 
 
 def events_insert(rows: list[dict[str, Any]]) -> int:
@@ -292,6 +295,12 @@ def events_insert(rows: list[dict[str, Any]]) -> int:
         return 0
     if connection.vendor == "postgresql":
         return _insert_postgresql(rows)
+    return sqlite_execute(sqlite_statements(rows))
+
+
+def sqlite_statements(rows: list[dict[str, Any]]) -> list[tuple[str, list[Any]]]:
+    """SQLite: the insert statements of ``rows`` (``?`` placeholders) with their values,
+    ready for the driver; made outside the write transaction (``ingest_writer``)."""
     qn = connection.ops.quote_name
     # received_at (and mostly sent_at and the timestamps) repeat across a batch.
     adapted: dict[dt.datetime, str] = {}
@@ -304,8 +313,8 @@ def events_insert(rows: list[dict[str, Any]]) -> int:
 
     fields = [Event._meta.get_field(name) for name in COLUMNS]
     names = ", ".join(qn(str(f.column)) for f in fields)  # type: ignore[union-attr]
-    one = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
-    inserted = 0
+    one = "(" + ", ".join(["?"] * len(COLUMNS)) + ")"
+    statements = []
     for start in range(0, len(rows), INSERT_CHUNK):
         chunk = rows[start : start + INSERT_CHUNK]
         params: list[Any] = []
@@ -321,9 +330,22 @@ def events_insert(rows: list[dict[str, Any]]) -> int:
             + ", ".join([one] * len(chunk))
             + " ON CONFLICT DO NOTHING"
         )
-        with driver_cursor() as cursor:
+        statements.append((sql, params))
+    return statements
+
+
+def sqlite_execute(statements: list[tuple[str, list[Any]]]) -> int:
+    """Run ``sqlite_statements`` on the thread's connection (in its transaction); the
+    number of rows inserted."""
+    connection.ensure_connection()
+    cursor = connection.connection.cursor()
+    inserted = 0
+    try:
+        for sql, params in statements:
             cursor.execute(sql, params)
             inserted += max(cursor.rowcount, 0)
+    finally:
+        cursor.close()
     return inserted
 
 
@@ -437,18 +459,38 @@ def events_ingest(
             result.duplicates += 1
             continue
         rows[row["message_id"]] = row
-    # SQLite: the commit does not checkpoint the WAL; a thread does, after (ingest_wal).
-    with checkpoints_aside(), transaction.atomic():
-        if rows:
-            # ON CONFLICT DO NOTHING: a retry, or a concurrent request with the same ids.
-            result.accepted = events_insert(list(rows.values()))
-            result.duplicates += len(rows) - result.accepted
-        if rejected:
-            rejections_record(source_id=source.pk, rejected=rejected)
-        if result.accepted:
-            from patron.events.tasks import events_process_schedule
+    if not rows and not rejected:
+        return result
+    from patron.events.tasks import events_process_schedule
 
-            transaction.on_commit(events_process_schedule)
+    values = list(rows.values())
+    path = None if connection.in_atomic_block else file_database()
+    grouped = path is not None and GROUP_COMMIT
+    statements = sqlite_statements(values) if grouped and values else []
+
+    def write() -> int:
+        # ON CONFLICT DO NOTHING: a retry, or a concurrent request with the same ids.
+        accepted = sqlite_execute(statements) if grouped else events_insert(values)
+        if rejected:
+            for item in rejected:  # written again after a rolled-back group: new ids
+                item.pk = None
+            rejections_record(source_id=source.pk, rejected=rejected)
+        return accepted
+
+    if grouped:
+        assert path is not None
+        # SQLite: this process's writer commits it with the other requests waiting now.
+        job = writer_for(path).submit(
+            Job(write=write, events=len(values) + len(rejected), on_commit=events_process_schedule)
+        )
+        result.accepted = job.accepted
+    else:
+        # SQLite: the commit does not checkpoint the WAL; a thread does, after (ingest_wal).
+        with checkpoints_aside(), transaction.atomic():
+            result.accepted = write()
+            if result.accepted:
+                transaction.on_commit(events_process_schedule)
+    result.duplicates += len(rows) - result.accepted
     return result
 
 

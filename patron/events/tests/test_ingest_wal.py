@@ -18,7 +18,7 @@ import pytest
 from django.db import connection
 
 from patron.events.models import Event, Source
-from patron.events.services import ingest_wal
+from patron.events.services import ingest, ingest_wal
 from patron.events.services.ingest import events_ingest
 
 
@@ -57,6 +57,9 @@ def test_the_commit_does_not_checkpoint_the_thread_does(
 ) -> None:
     if connection.vendor != "sqlite":
         pytest.skip("SQLite's write-ahead log only")
+    # (ingest in the request's own transaction; the group writer's commits: see
+    # test_ingest_writer.py)
+    monkeypatch.setattr(ingest, "GROUP_COMMIT", False)
     source, _ = source_key
     path = str(connection.settings_dict["NAME"])
     # given a connection that would checkpoint at every commit, a checkpointer that only
