@@ -10,11 +10,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.db.models import Q
+
 from patron.accounts.models import User
 from patron.contacts.models import Contact, CustomField
 from patron.contacts.selectors import MASK, SENSITIVE_CONTACT_FIELDS, can_see_sensitive, contact_get
 from patron.core.models import Activity
 from patron.core.permissions import P
+
+# A merged record's own entries that the survivor's timeline does not repeat: its import
+# shows as an import origin, its "merged away" is the survivor's "merged".
+MERGED_RECORD_VERBS_SHOWN_ELSEWHERE = ("contact.imported", "contact.merged_away")
 
 
 @dataclass(frozen=True, order=True)
@@ -32,6 +38,7 @@ def contact_timeline(
     """The newest ``limit`` items about one contact, newest first."""
     from patron.commerce.models import Order
     from patron.events.models import Event
+    from patron.hygiene.selectors import merged_ids
     from patron.imports.selectors import contact_import_origins
     from patron.support.models import SurveyResponse, Ticket
 
@@ -43,8 +50,18 @@ def contact_timeline(
             qs = qs.filter(**{f"{time_field}__lt": before})
         return qs.order_by(f"-{time_field}", "-id")[:limit]
 
-    # A note shows as itself; its "note.added" entry would only repeat it.
-    acts_qs = Activity.objects.filter(contact_id=contact.pk).exclude(verb="note.added")
+    # A note shows as itself; its "note.added" entry would only repeat it. The activity log
+    # is append-only, so the history of records merged into this one (ADR 0011) stays filed
+    # under their ids and is read from there; their import entries come with the import
+    # origins below, and their "merged away" entries only repeat this one's "merged".
+    merged_in = merged_ids(contact.pk)
+    acts_qs = Activity.objects.filter(contact_id=contact.pk)
+    if merged_in:
+        acts_qs = Activity.objects.filter(
+            Q(contact_id=contact.pk)
+            | (Q(contact_id__in=merged_in) & ~Q(verb__in=MERGED_RECORD_VERBS_SHOWN_ELSEWHERE))
+        )
+    acts_qs = acts_qs.exclude(verb="note.added")
     for noun, code in ACTIVITY_NOUN_PERMISSIONS.items():
         if not actor.has_perm_code(code):
             acts_qs = acts_qs.exclude(verb__startswith=f"{noun}.")

@@ -182,6 +182,10 @@ def duplicate_candidate_get(actor: User, candidate_id: int) -> DuplicateCandidat
     return found
 
 
+#: The most merged records followed from one contact (a guard, not a real-world size).
+MERGED_IDS_MAX = 10_000
+
+
 def merges_visible_to(actor: User) -> QuerySet[MergeRecord]:
     """The merge journal (it holds before-images): for actors who may merge, in scope."""
     require(actor, P.CONTACT_MERGE)
@@ -199,24 +203,32 @@ def merge_get(actor: User, merge_id: int) -> MergeRecord:
     return found
 
 
-def contact_ids_merged_into(actor: User, contact_id: int) -> list[int]:
-    """Ids of contacts merged (and not un-merged) into this one, transitively.
-
-    The activity log is append-only, so a timeline shows a merged contact's history by
-    also reading these ids.
-    """
-    contact_get(actor, contact_id)
-    seen: list[int] = []
+def merged_ids(contact_id: int) -> list[int]:
+    """Ids of the records merged (and not un-merged) into this contact, through chains of
+    merges, in the order found: the same person, whose history stays filed under those
+    ids (the activity log is append-only, ADR 0011). No permission check: callers have
+    checked the actor may see ``contact_id``."""
+    seen = {contact_id}
+    out: list[int] = []
     frontier = [contact_id]
-    while frontier and len(seen) < 1000:
-        ids = list(
+    while frontier and len(out) < MERGED_IDS_MAX:
+        ids = (
             MergeRecord.objects.filter(survivor_id__in=frontier, undone_at__isnull=True)
+            .order_by("merged_id")
             .values_list("merged_id", flat=True)
             .distinct()
         )
-        frontier = [i for i in ids if i not in seen and i != contact_id]
-        seen.extend(frontier)
-    return seen
+        frontier = [i for i in ids if i not in seen]
+        seen.update(frontier)
+        out.extend(frontier)
+    return out
+
+
+def contact_ids_merged_into(actor: User, contact_id: int) -> list[int]:
+    """Ids of contacts merged (and not un-merged) into this one, transitively, for an actor
+    who may see it."""
+    contact_get(actor, contact_id)
+    return merged_ids(contact_id)
 
 
 def contact_survivor_of(contact_id: int) -> int | None:

@@ -219,3 +219,34 @@ def test_the_export_holds_the_merged_records_history_and_erasure_spares_an_unmer
     contact_erase(actor=admin_user_p, contact=ann)
     assert Activity.objects.filter(contact_id=bo.pk, verb="contact.updated").exists()
     assert Contact.objects.filter(pk=bo.pk).exists()
+
+
+def test_the_survivors_timeline_shows_the_merged_records_history_until_undone(
+    admin_user_p: Any, run_import: Any, write_csv: Any, api_for: Any
+) -> None:
+    # Given Bo, edited once, merged into Cy, then Cy into Ann (his history stays under his id)
+    run_import(admin_user_p, write_csv(ROWS))
+    ann, bo, cy = _people()
+    contact_update(actor=admin_user_p, contact=bo, data={"job_title": "Boatwright"})
+    first = contact_merge(actor=admin_user_p, survivor=cy, merged=bo)
+    second = contact_merge(actor=admin_user_p, survivor=ann, merged=cy)
+
+    def verbs(contact_id: int) -> list[str]:
+        return [i.meta["verb"] for i in contact_timeline(admin_user_p, contact_id)]
+
+    # Then Ann's timeline shows Bo's edit and both merges, and no "merged away" entries or
+    # second import entries of the merged records (their creation is an import origin)
+    shown = verbs(ann.pk)
+    assert shown.count("contact.updated") == 1
+    assert shown.count("contact.merged") == 2
+    assert "contact.merged_away" not in shown
+    assert shown.count("contact.imported") == 3
+    body = api_for(admin_user_p).get(f"/contacts/{ann.pk}/timeline").json()
+    edits = [i for i in body["items"] if i["meta"].get("verb") == "contact.updated"]
+    assert [e["meta"]["changes"]["after"] for e in edits] == [{"job_title": "Boatwright"}]
+    # When the first merge is undone, Bo's edit is his own again, not Ann's or Cy's
+    contact_merge_undo(actor=admin_user_p, merge=second)
+    contact_merge_undo(actor=admin_user_p, merge=first)
+    assert "contact.updated" not in verbs(ann.pk)
+    assert "contact.updated" not in verbs(cy.pk)
+    assert "contact.updated" in verbs(bo.pk)

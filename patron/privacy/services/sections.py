@@ -100,14 +100,9 @@ def merged_into(pk: int) -> list[int]:
     """The contact and the records merged into it (not un-merged), through chains of merges:
     the same person, whose history stays filed under the merged records' ids (the activity
     log is append-only, ADR 0011)."""
-    from patron.hygiene.models import MergeRecord
+    from patron.hygiene.selectors import merged_ids
 
-    ids, frontier = [pk], [pk]
-    while frontier and len(ids) < 10_000:
-        merged = MergeRecord.objects.filter(survivor_id__in=frontier, undone_at__isnull=True)
-        frontier = sorted(set(merged.values_list("merged_id", flat=True)) - set(ids))
-        ids.extend(frontier)
-    return ids
+    return [pk, *merged_ids(pk)]
 
 
 def _activities(pk: int) -> QuerySet[Any]:
