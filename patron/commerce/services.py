@@ -64,21 +64,62 @@ def clean_currency(raw: Any, field: str = "currency") -> str:
     return code
 
 
-def _visible_contact(actor: User, raw: Any) -> Contact:
-    """The contact an order or ticket is for; out of scope is the same as missing."""
+def _visible_contact(actor: User, raw: Any, *, lock: bool = False) -> Contact:
+    """The contact an order or ticket is for; out of scope is the same as missing.
+
+    ``lock``: also lock its row ``FOR NO KEY UPDATE`` (as the purchase summary refresh
+    does) until commit, so a merge or merge undo of this contact waits for the new order
+    and moves it, or, if it came first, the order is refused like any for a contact that
+    no longer exists (not a foreign key error at commit).
+    """
     pk = clean_id(raw, "contact_id")
-    contact = contacts_visible_to(actor).filter(pk=pk).first()
+    contacts = contacts_visible_to(actor)
+    if lock:
+        contacts = contacts.select_for_update(no_key=True, of=("self",))
+    contact = contacts.filter(pk=pk).first()
     if contact is None:
         raise Contact.DoesNotExist("No such contact.")
     return contact
 
 
+class _OrderMoved(Exception):
+    """The order changed contact between reading it and locking it (a merge or undo)."""
+
+
 def _lock_order(actor: User, order: Order | int) -> Order:
+    """Lock the order's contact, then the order, in that order.
+
+    Merges and merge undos lock the contacts and then move their orders; the purchase
+    summary refresh locks the order's contact too. Locking the order first and its contact
+    later deadlocked against a merge (docs/adr/0089). The contact row is locked
+    ``FOR NO KEY UPDATE`` (the refresh's lock, held to commit). If a merge or undo moved
+    the order meanwhile, the savepoint is rolled back (which releases its row locks) and
+    the new contact is locked instead.
+    """
     pk = order.pk if isinstance(order, Order) else clean_id(order, "order")
-    locked = orders_visible_to(actor).select_for_update().filter(pk=pk).first()
-    if locked is None:
-        raise Order.DoesNotExist("No such order.")
-    return locked
+    visible = orders_visible_to(actor)
+    for _attempt in range(5):
+        contact_id = visible.filter(pk=pk).values_list("contact_id", flat=True).first()
+        if contact_id is None:
+            break
+        try:
+            with transaction.atomic():
+                list(
+                    Contact.objects.select_for_update(no_key=True)
+                    .filter(pk=contact_id)
+                    .values_list("pk", flat=True)
+                )
+                locked = visible.select_for_update(of=("self",)).filter(pk=pk).first()
+                if locked is not None and locked.contact_id != contact_id:
+                    raise _OrderMoved
+        except _OrderMoved:
+            continue
+        if locked is None:
+            break
+        return locked
+    else:
+        raise ValidationError({"order": ["The order is being moved between contacts; retry."]})
+    raise Order.DoesNotExist("No such order.")
 
 
 def _clean_lines(raw: Any, errors: dict[str, list[str]]) -> list[dict[str, Any]]:
@@ -218,7 +259,7 @@ def order_create(*, actor: User, data: Mapping[str, Any]) -> Order:
     reject_unknown(data, ORDER_CREATE_KEYS)
     if "contact_id" not in data:
         raise ValidationError({"contact_id": ["This field is required."]})
-    contact = _visible_contact(actor, data["contact_id"])
+    contact = _visible_contact(actor, data["contact_id"], lock=True)
     errors: dict[str, list[str]] = {}
     external_id = collect(errors, clean_optional_key, data.get("external_id"), "external_id")
     status = (
