@@ -3,9 +3,9 @@
 Each test runs two real transactions on two connections (one thread each) and forces one
 interleaving: the first transaction is held open at a chosen point by a gate (a wrapper
 around a function it calls), the second is started and the test waits until PostgreSQL
-reports it waiting for a lock, then the gate opens. ``deadlock_timeout`` is short so a
-deadlock shows as an error within a second, and ``lock_timeout`` turns a hang into an
-error too; every thread is joined with a timeout.
+reports it waiting for a lock, then the gate opens. PostgreSQL's deadlock detector
+(``deadlock_timeout``, 1 s by default) turns a deadlock into an error on one side,
+``lock_timeout`` turns any other hang into an error, and every wait is bounded.
 
 Each test asserts the end state: the writer's order, edit or note is on the survivor (or
 the merged contact again after an undo), or the writer was refused with a clear error
@@ -61,7 +61,6 @@ class Side(threading.Thread):
         try:
             connection.ensure_connection()
             with connection.cursor() as cursor:
-                cursor.execute("SET deadlock_timeout = '200ms'")
                 cursor.execute("SET lock_timeout = '10s'")
                 cursor.execute("SELECT pg_backend_pid()")
                 self.pid = cursor.fetchone()[0]
