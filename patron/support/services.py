@@ -48,9 +48,15 @@ SCORE_RANGE = {SurveyResponse.Kind.NPS: (0, 10), SurveyResponse.Kind.CSAT: (1, 5
 
 
 def _visible_contact(actor: User, raw: Any) -> Contact:
-    """The contact a ticket or answer is about; out of scope is the same as missing."""
+    """The contact a ticket or answer is about; out of scope is the same as missing.
+
+    Its row is locked ``FOR NO KEY UPDATE`` until commit (as for a new order, ADR 0089):
+    a merge of this contact waits for the new row and moves it, or, if the merge came
+    first, the row is refused like any for a contact that no longer exists (not a
+    foreign key error at commit)."""
     pk = clean_id(raw, "contact_id")
-    contact = contacts_visible_to(actor).filter(pk=pk).first()
+    locked = contacts_visible_to(actor).select_for_update(no_key=True, of=("self",))
+    contact = locked.filter(pk=pk).first()
     if contact is None:
         raise Contact.DoesNotExist("No such contact.")
     return contact
