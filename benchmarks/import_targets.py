@@ -64,7 +64,8 @@ def generate(rows: int) -> dict[str, Path]:
             for i in range(rows)
         ],
     )
-    lines, order = [], 0
+    lines: list[list[str]] = []
+    order = 0
     while len(lines) < rows:
         order += 1
         email = f"p{rng.randrange(CONTACTS)}@bench.example.com"
