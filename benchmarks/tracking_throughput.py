@@ -116,8 +116,25 @@ class Server:
             raise RuntimeError(f"something already answers on port {port}")
         except OSError:
             pass
-        self.proc = subprocess.Popen(
-            [
+        if worker_class == "gthread":
+            # what production runs: ``patron serve`` (its gunicorn settings included)
+            command = [
+                PYTHON,
+                "-m",
+                "patron.cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                "--threads",
+                str(threads),
+                "--no-access-log",
+            ]
+        else:
+            command = [
                 PYTHON,
                 "-m",
                 "gunicorn",
@@ -135,10 +152,8 @@ class Server:
                 "warning",
                 "--backlog",
                 "2048",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
+            ]
+        self.proc = subprocess.Popen(command, cwd=ROOT, env=env)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -150,6 +165,23 @@ class Server:
                 time.sleep(0.2)
         self.stop()
         raise RuntimeError("server did not start")
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the server's worker processes (Linux:
+        /proc; 0 elsewhere)."""
+        total = 0.0
+        tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        try:
+            children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
+        except OSError:
+            return 0.0
+        for pid in [self.proc.pid, *map(int, children.split())]:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / tick
+        return total
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -348,12 +380,24 @@ def main() -> int:
     server = Server(env, args.port, args.workers, args.server_threads, args.worker_class)
     try:
         # 1. ingest
+        server_cpu, client_cpu = server.cpu_seconds(), time.process_time()
         ok, elapsed, bad = phase_ingest(args.port, auth, batches, args.threads, args.seconds)
+        server_cpu = server.cpu_seconds() - server_cpu
+        client_cpu = time.process_time() - client_cpu
         accepted = Event.objects.count()
         results["ingest_events_per_s"] = round(accepted / elapsed)
+        # CPU per accepted event: the server's (all its processes), the clients' (this
+        # process); on a shared machine these move less with the load than events/s.
+        if accepted:
+            results["ingest_server_cpu_us_per_event"] = round(server_cpu / accepted * 1e6, 1)
+            results["ingest_client_cpu_us_per_event"] = round(client_cpu / accepted * 1e6, 1)
         results["ingest_requests"] = ok
         results["ingest_errors"] = bad
-        log(f"ingest: {accepted} events in {elapsed:.1f}s = {accepted / elapsed:,.0f}/s")
+        log(
+            f"ingest: {accepted} events in {elapsed:.1f}s = {accepted / elapsed:,.0f}/s; "
+            f"CPU per event: server {results.get('ingest_server_cpu_us_per_event')} µs, "
+            f"client {results.get('ingest_client_cpu_us_per_event')} µs"
+        )
 
         if phases & {"process", "mixed"}:
             # 2. process the backlog
