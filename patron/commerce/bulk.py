@@ -37,6 +37,7 @@ from patron.commerce.services import (
     clean_currency,
 )
 from patron.commerce.summary import purchase_summary_refresh
+from patron.contacts.models import Contact
 from patron.contacts.selectors import require
 from patron.core.clean import (
     clean_choice,
@@ -52,6 +53,19 @@ from patron.core.services import activity_build, snapshot
 from patron.segments.tasks import contacts_changed
 
 BATCH = 1000
+
+
+def contacts_lock(ids: Iterable[int]) -> set[int]:
+    """Lock these contacts' rows ``FOR NO KEY UPDATE`` (the purchase summary's lock, held
+    to commit), in id order, before any of their orders (ADR 0089: merges and undos lock
+    the contacts, then move their orders; a writer that locks orders first deadlocks
+    against them). Returns the ids that still exist (a merge may have taken one away)."""
+    wanted = sorted(set(ids))
+    found: set[int] = set()
+    for i in range(0, len(wanted), BATCH):
+        rows = Contact.objects.select_for_update(no_key=True).filter(pk__in=wanted[i : i + BATCH])
+        found.update(rows.order_by("pk").values_list("pk", flat=True))
+    return found
 
 
 @dataclasses.dataclass
@@ -183,9 +197,16 @@ def orders_delete_bulk(*, actor: User, ids: Iterable[int]) -> int:
     deleted = 0
     for i in range(0, len(wanted), BATCH):
         batch = wanted[i : i + BATCH]
-        orders = list(
-            orders_visible_to(actor).select_for_update().filter(pk__in=batch).order_by("pk")
-        )
+        visible = orders_visible_to(actor).filter(pk__in=batch)
+        for _attempt in range(5):
+            # Their contacts first, then the orders (ADR 0089); a merge or undo that moved
+            # one of them in between has its new contact locked on the next round.
+            locked = contacts_lock(visible.values_list("contact_id", flat=True))
+            orders = list(visible.select_for_update(of=("self",)).order_by("pk"))
+            if all(o.contact_id in locked for o in orders):
+                break
+        else:
+            raise ValidationError({"order": ["Orders are being moved between contacts; retry."]})
         if not orders:
             continue
         for order in orders:

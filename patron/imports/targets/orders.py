@@ -24,6 +24,7 @@ from patron.accounts.models import User
 from patron.commerce.bulk import (
     Change,
     OrderDraft,
+    contacts_lock,
     order_change_apply,
     order_draft,
     order_update_values,
@@ -207,7 +208,8 @@ EMAIL_MEMO = 200_000  # distinct email cells remembered a run
 
 
 class _Stale(Exception):
-    """An order the chunk meant to update changed after it was read."""
+    """An order the chunk meant to update changed (or moved) after it was read, or one of
+    the chunk's contacts was merged away meanwhile."""
 
 
 @dataclasses.dataclass
@@ -645,12 +647,21 @@ class OrdersTarget(Target):
 
     @staticmethod
     def _lock(plan: _Plan) -> None:
-        """Lock the stored orders the chunk changes; _Stale if one changed since read."""
+        """Lock the chunk's contacts, then the stored orders it changes, in that order
+        (ADR 0089: a merge locks contacts, then moves their orders); _Stale if a contact
+        was merged away or an order changed (or moved to another contact) since read."""
+        contact_ids = {d.order.contact_id for d in plan.drafts}
+        contact_ids |= {c.order.contact_id for c in plan.changes}
+        if contacts_lock(contact_ids) != contact_ids:
+            raise _Stale("contact")
         pks = sorted({c.order.pk for c in plan.changes if c.order.pk is not None})
+        first_contact = {c.order.pk: c.order.contact_id for c in plan.changes}
         for i in range(0, len(pks), 500):
             locked = Order.objects.select_for_update().filter(pk__in=pks[i : i + 500])
             for order in locked.order_by("pk"):
                 if _read(order) != plan.read.get(order.pk):
+                    raise _Stale(order.pk)
+                if order.contact_id != first_contact[order.pk]:
                     raise _Stale(order.pk)
 
     def rollback(self, *, actor: User, job: Any, report: dict[str, Any]) -> None:
