@@ -64,10 +64,7 @@ class Fingerprints:
         self._fresh = set()
         # Merge equal-sized neighbours (binary-counter LSM): few runs, amortised O(n log n).
         while self._runs and len(self._runs[-1]) <= len(run) * 2:
-            # Both runs are sorted: ``sorted`` finds the two runs and merges them in C
-            # (~2.4x faster than stepping ``heapq.merge`` in Python; the list of ints it
-            # builds lives only for this merge).
-            run = array("q", sorted(self._runs.pop() + run))
+            run = merge_runs(self._runs.pop(), run)
         self._runs.append(run)
 
     def __len__(self) -> int:
@@ -82,6 +79,35 @@ class Fingerprints:
             chunk = array("q")
             chunk.frombytes(bytes(data))
             self.update(chunk)
+
+
+_MERGE_BLOCK = 1 << 16  # keys a merge step sorts at most from each run (~2 MB of ints each)
+
+
+def merge_runs(a: array[int], b: array[int]) -> array[int]:
+    """The sorted merge of two sorted runs, block by block: each step takes up to
+    ``_MERGE_BLOCK`` keys of one run and the keys of the other up to the last of them,
+    and ``sorted`` merges those in C (it finds the two sorted runs). ~1.5x faster than
+    stepping ``heapq.merge`` in Python, and memory stays bounded: sorting two whole runs
+    at once would build a list of Python ints of both (~70 MB at a million-row file's
+    two million keys)."""
+    out: array[int] = array("q")
+    i = j = 0
+    na, nb = len(a), len(b)
+    while i < na and j < nb:
+        ia = min(i + _MERGE_BLOCK, na)
+        high = a[ia - 1]
+        jb = bisect.bisect_right(b, high, j)
+        if jb - j > _MERGE_BLOCK:  # b is dense below a's block end: take a block of b
+            jb = j + _MERGE_BLOCK
+            high = b[jb - 1]
+            ia = bisect.bisect_right(a, high, i)
+        # Everything left in either run is >= high: this step's keys come first.
+        out.extend(sorted(a[i:ia] + b[j:jb]))
+        i, j = ia, jb
+    out.extend(a[i:])
+    out.extend(b[j:])
+    return out
 
 
 class IdRanges:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import random
+from array import array
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from patron.imports.seen import Fingerprints, IdRanges, fingerprint
 
@@ -46,3 +50,48 @@ def test_fingerprints_filter_never_hides_a_key_and_a_restore_forgets() -> None:
     seen.add(b)
     seen._runs, seen._fresh = runs, set()  # the engine's restore after a failed chunk
     assert b not in seen and a in seen
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(-(2**63), 2**63 - 1), max_size=300),
+    st.lists(st.integers(-(2**63), 2**63 - 1), max_size=300),
+    st.integers(1, 8),
+)
+def test_merge_runs_is_the_sorted_merge(a: list[int], b: list[int], block: int) -> None:
+    """Any two sorted runs (duplicates, empty, one denser than the other), any block size:
+    the merge equals ``heapq.merge``'s."""
+    import heapq
+
+    from patron.imports import seen
+
+    runs = array("q", sorted(a)), array("q", sorted(b))
+    old = seen._MERGE_BLOCK
+    seen._MERGE_BLOCK = block
+    try:
+        got = seen.merge_runs(*runs)
+    finally:
+        seen._MERGE_BLOCK = old
+    assert got == array("q", heapq.merge(*runs))
+
+
+def test_merge_runs_memory_stays_near_the_result() -> None:
+    """Merging two big runs must not build a list of Python ints of both (~36 bytes a
+    key): the peak stays within a small multiple of the merged array (8 bytes a key)."""
+    import random
+    import tracemalloc
+
+    from patron.imports.seen import merge_runs
+
+    rng = random.Random(7)
+    a = array("q", sorted(rng.getrandbits(63) for _ in range(200_000)))
+    b = array("q", sorted(rng.getrandbits(63) for _ in range(200_000)))
+    tracemalloc.start()
+    try:
+        merged = merge_runs(a, b)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    size = len(merged) * 8
+    assert merged == array("q", sorted([*a, *b]))
+    assert peak < 2 * size + 8 * 2**20, (peak, size)
