@@ -418,6 +418,9 @@ def events_ingest(
     Validation runs before the write transaction: on SQLite that transaction holds the
     database's one write lock, so it contains only the inserts; and its commit leaves
     the WAL checkpoint to a thread (``ingest_wal``), so that no request waits for one.
+    On a SQLite file, outside a caller's transaction, that transaction is shared with
+    the other requests waiting at the same moment, and this call returns once it is
+    committed (``ingest_writer``, docs/adr/0081-sqlite-ingest-group-commit.md).
 
     The actor is the source itself (write-key authentication); the events are the
     record of this write, so no activity entry is added per request (see

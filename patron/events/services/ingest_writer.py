@@ -18,8 +18,8 @@ with the load by themselves and stay one request when the server is quiet.
 If a group's transaction fails, it is rolled back and each of its requests is written
 again on its own, so one request's error is that request's alone.
 
-The two serving processes' writers still share SQLite's lock. ``cross_process_lock``
-queues them on a ``flock`` of a file beside the database: the waiting writer sleeps in
+The two serving processes' writers still share SQLite's lock, so they
+queue on a ``flock`` of a file beside the database: the waiting writer sleeps in
 the kernel and is woken the moment the other releases it, instead of polling with
 SQLite's growing sleeps. (SQLite's own lock is still taken inside: other writers, such
 as the event processor or the web UI, are not in this queue and wait as before.)
