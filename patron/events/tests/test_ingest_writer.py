@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from django.db.backends.signals import connection_created
 from django.utils import timezone
 
 from patron.events.models import Event, Source
-from patron.events.services import ingest_writer
+from patron.events.services import ingest_wal, ingest_writer
 from patron.events.services.ingest import (
     IngestResult,
     build_event,
@@ -222,6 +223,17 @@ def test_the_writers_commits_do_not_checkpoint_its_process_checkpointer_does(
                 woken.append("woken")
 
     monkeypatch.setattr(ingest_writer, "checkpointer_for", lambda _path: Idle)
+
+    # and no real checkpointer of this process (an earlier test's, woken at its end) can
+    # checkpoint meanwhile: its connections fail (it swallows that, as for a busy
+    # database), and one it had already opened has finished after a pause
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        raise sqlite3.OperationalError("checkpoints paused by the test")
+
+    monkeypatch.setattr(
+        ingest_wal, "sqlite3", SimpleNamespace(connect=refused, Error=sqlite3.Error)
+    )
+    time.sleep(ingest_wal.INTERVAL + 0.3)
     try:
         with sqlite3.connect(path) as other:
             other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
