@@ -23,18 +23,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from patron.accounts.models import User
 from patron.commerce.models import Order, Product
 from patron.commerce.selectors import orders_visible_to
 from patron.commerce.services import (
     ORDER_TRACKED,
-    _clean_lines,
-    _money,
-    _status_for_refund,
-    _totals,
     clean_currency,
+    order_fields_clean,
 )
 from patron.commerce.summary import purchase_summary_refresh
 from patron.contacts.models import Contact
@@ -43,7 +39,6 @@ from patron.core.clean import (
     clean_choice,
     clean_datetime,
     clean_decimal,
-    clean_optional_key,
     clean_str,
     collect,
 )
@@ -87,40 +82,10 @@ def order_draft(data: Mapping[str, Any]) -> OrderDraft:
     the database (the contact's scope, an existing external id) are the caller's. Raises
     the same ``ValidationError`` (same keys, same messages, same order) as the service.
     """
-    errors: dict[str, list[str]] = {}
-    external_id = collect(errors, clean_optional_key, data.get("external_id"), "external_id")
-    status = (
-        collect(errors, clean_choice, data["status"], "status", Order.Status.values)
-        if data.get("status") is not None
-        else None
-    )
-    currency = collect(errors, clean_currency, data.get("currency") or "USD")
-    placed_at = (
-        collect(errors, clean_datetime, data["placed_at"], "placed_at")
-        if data.get("placed_at") is not None
-        else timezone.now()
-    )
-    source = collect(errors, clean_str, data.get("source"), "source", max_length=120)
-    lines = _clean_lines(data.get("lines"), errors)
-    money = _money(data, errors)
+    fields, lines, errors = order_fields_clean(data)
     if errors:
         raise ValidationError(errors)
-    has_lines = bool(data.get("lines"))
-    totals, errors = _totals(money, lines, has_lines)
-    if status == Order.Status.REFUNDED and money["refunded_amount"] is None:
-        totals["refunded_amount"] = totals["total"]
-    status = _status_for_refund(status, totals["refunded_amount"], totals["total"])
-    if errors:
-        raise ValidationError(errors)
-    order = Order(
-        contact_id=data["contact_id"],
-        external_id=external_id,
-        status=status or Order.Status.COMPLETED,
-        currency=currency,
-        placed_at=placed_at,
-        source=source or "",
-        **totals,
-    )
+    order = Order(contact_id=data["contact_id"], **fields)
     after = snapshot(order, ORDER_TRACKED)
     after["lines"] = len(lines)
     logged = {k: v for k, v in after.items() if v not in ("", None)}

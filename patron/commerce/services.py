@@ -252,14 +252,14 @@ def _product_for_line(actor: User, line: dict[str, Any], currency: str) -> Produ
     return product
 
 
-@transaction.atomic
-def order_create(*, actor: User, data: Mapping[str, Any]) -> Order:
-    """Record an order (with its lines) for a contact the actor can see."""
-    require(actor, P.ORDER_EDIT)
-    reject_unknown(data, ORDER_CREATE_KEYS)
-    if "contact_id" not in data:
-        raise ValidationError({"contact_id": ["This field is required."]})
-    contact = _visible_contact(actor, data["contact_id"], lock=True)
+def order_fields_clean(
+    data: Mapping[str, Any],
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, list[str]]]:
+    """An order's fields and lines cleaned from ``order_create``'s data, with no database
+    access: raises ``ValidationError`` for bad values; returns the fields, the lines and
+    the totals' errors (the caller adds its own checks, e.g. a taken external id, and
+    raises them together). Shared by ``order_create`` and the bulk import's
+    ``commerce.bulk.order_draft``, so both check an order the same way."""
     errors: dict[str, list[str]] = {}
     external_id = collect(errors, clean_optional_key, data.get("external_id"), "external_id")
     status = (
@@ -283,19 +283,31 @@ def order_create(*, actor: User, data: Mapping[str, Any]) -> Order:
     if status == Order.Status.REFUNDED and money["refunded_amount"] is None:
         totals["refunded_amount"] = totals["total"]
     status = _status_for_refund(status, totals["refunded_amount"], totals["total"])
-    if external_id and Order.objects.filter(external_id=external_id).exists():
+    fields = {
+        "external_id": external_id,
+        "status": status or Order.Status.COMPLETED,
+        "currency": currency,
+        "placed_at": placed_at,
+        "source": source or "",
+        **totals,
+    }
+    return fields, lines, errors
+
+
+@transaction.atomic
+def order_create(*, actor: User, data: Mapping[str, Any]) -> Order:
+    """Record an order (with its lines) for a contact the actor can see."""
+    require(actor, P.ORDER_EDIT)
+    reject_unknown(data, ORDER_CREATE_KEYS)
+    if "contact_id" not in data:
+        raise ValidationError({"contact_id": ["This field is required."]})
+    contact = _visible_contact(actor, data["contact_id"], lock=True)
+    fields, lines, errors = order_fields_clean(data)
+    if fields["external_id"] and Order.objects.filter(external_id=fields["external_id"]).exists():
         errors["external_id"] = ["An order with this external id already exists."]
     if errors:
         raise ValidationError(errors)
-    order = Order(
-        contact=contact,
-        external_id=external_id,
-        status=status or Order.Status.COMPLETED,
-        currency=currency,
-        placed_at=placed_at,
-        source=source or "",
-        **totals,
-    )
+    order = Order(contact=contact, **fields)
     try:
         with transaction.atomic():
             order.save()
