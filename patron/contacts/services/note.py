@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 
 from patron.accounts.models import User
 from patron.contacts.models import (
@@ -89,11 +89,27 @@ def list_create(*, actor: User, name: str, description: str = "") -> ContactList
 
 
 @transaction.atomic
+@transaction.atomic
 def list_add_contacts(*, actor: User, contact_list: ContactList, contact_ids: Iterable[int]) -> int:
+    """Add the contacts the actor may see to a static list; returns how many were new.
+
+    On PostgreSQL the contacts are locked ``FOR KEY SHARE`` (in id order) before their
+    memberships are inserted: a merge taking one of them away waits for the list add and
+    moves its membership, or, if it came first, that contact is left out like any that no
+    longer exists (not a foreign key error at commit, ADR 0089). The lock does not block
+    edits of the contacts, only their deletion."""
     require(actor, P.LIST_MANAGE)
     ids = list(
         contacts_visible_to(actor).filter(pk__in=list(contact_ids)).values_list("pk", flat=True)
     )
+    if ids and connection.vendor == "postgresql":
+        table = connection.ops.quote_name(Contact._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id FROM {table} WHERE id = ANY(%s) ORDER BY id FOR KEY SHARE",  # noqa: S608 (name)
+                [sorted(ids)],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
     existing = set(
         ContactListMember.objects.filter(contact_list=contact_list, contact_id__in=ids).values_list(
             "contact_id", flat=True

@@ -422,3 +422,34 @@ def test_order_update_held_open_then_undo_does_not_deadlock(monkeypatch, admin_u
     o.refresh_from_db()
     assert (o.contact_id, o.status) == (b.pk, "refunded")
     summary_matches_orders(a.pk, b.pk)
+
+
+# --- (6) a static list add of the merged contact ----------------------------------------
+
+
+def test_list_add_of_a_contact_being_merged_away_leaves_it_out(monkeypatch, admin_user_p):
+    # Given a merge of B into A held open after B's row was deleted
+    from patron.contacts.models import ContactList, ContactListMember
+    from patron.contacts.services import list_add_contacts
+
+    a, b = pair()
+    import patron.hygiene.services.merge as merge_mod
+
+    shortlist = ContactList.objects.create(name="Shortlist")
+    merge = Side("merge", lambda: contact_merge(actor=admin_user_p, survivor=a.pk, merged=b.pk))
+    gate = Gate(monkeypatch, merge_mod, "derived_rebuild", "merge")
+    writer = Side(
+        "writer",
+        lambda: list_add_contacts(
+            actor=admin_user_p, contact_list=shortlist, contact_ids=[a.pk, b.pk]
+        ),
+    )
+    # When A and B are added to a list meanwhile
+    run_interleaved(merge, gate, writer)
+    # Then the merge went through and the list holds A only (B no longer exists): no
+    # foreign key error at commit
+    assert merge.error is None, merge.error
+    assert writer.error is None, repr(writer.error)
+    assert writer.result == 1
+    members = ContactListMember.objects.filter(contact_list=shortlist)
+    assert list(members.values_list("contact_id", flat=True)) == [a.pk]
