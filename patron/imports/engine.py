@@ -16,6 +16,7 @@ import logging
 import multiprocessing as mp
 import pickle
 import resource
+import signal
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Generator, Iterator
@@ -135,9 +136,15 @@ def _batched(rows: Iterator[Any], size: int) -> Iterator[list[Any]]:
 # which is the busier of the two. Messages: ("chunk", prepared), ("end", seconds the
 # worker waited for the writer), ("error", exception).
 _READ_AHEAD = 1  # prepared chunks waiting in the queue (plus one in the writer's hands)
+_STOP_SECONDS = 5.0  # how long a stopped worker may take to end before it is killed
 
 
 def _reader_main(plan: Plan, path: str, info: FileInfo, start: int, size: int, out: Any) -> None:
+    # A forked child inherits its parent's signal handlers: one that turns SIGTERM into an
+    # exception (a test runner's, a server's) made ``terminate()`` land in the ``except``
+    # below, whose ``put`` then blocked on the full queue for ever. The writer stops this
+    # process with SIGTERM and nothing else, so SIGTERM simply ends it.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     blocked = 0.0
     try:
         for rows in _batched(iter_rows(path, info, start_row=start), size):
@@ -190,7 +197,10 @@ def _read_in_worker(
     finally:
         if proc.is_alive():
             proc.terminate()
-        proc.join()
+        proc.join(timeout=_STOP_SECONDS)
+        if proc.is_alive():  # never wait for ever on a worker that ignores SIGTERM
+            proc.kill()
+            proc.join()
         queue.close()
 
 

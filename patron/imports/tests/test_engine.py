@@ -201,3 +201,30 @@ def test_reading_worker_is_stopped_when_the_writer_stops_early(tmp_path: Any) ->
     assert mp.active_children()  # reading ahead, blocked on the bounded queue
     chunks.close()  # what the engine's ``closing`` does on an error or "stop"
     assert not mp.active_children()
+
+
+def test_reading_worker_is_stopped_even_under_a_sigterm_handler(tmp_path: Any) -> None:
+    """A parent whose SIGTERM handler raises (a test runner's, a server's): the forked
+    worker used to catch that exception and block for ever putting it on the full queue,
+    so stopping early hung the writer. It now ends on SIGTERM, at once."""
+    import multiprocessing as mp
+    import signal
+    import time
+
+    def raising(signum: int, frame: Any) -> None:
+        raise SystemExit(1)
+
+    previous = signal.signal(signal.SIGTERM, raising)
+    try:
+        body = b"".join(b"A%d,B,a%d@x.org,\n" % (i, i) for i in range(50))
+        path, info = _csv_file(tmp_path, body)
+        chunks = engine._read_in_worker(PLAN, path, info, 2, 2, {})
+        assert [p.row for p in next(chunks)] == [2, 3]
+        time.sleep(0.3)  # the worker reads ahead and blocks on the full queue
+        started = time.monotonic()
+        chunks.close()
+        waited = time.monotonic() - started
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert not mp.active_children()
+    assert waited < engine._STOP_SECONDS  # ended by SIGTERM, not killed after the wait
