@@ -30,21 +30,11 @@ from patron.core.models import Activity
 from patron.core.permissions import P
 from patron.core.services import activity_build, diff, snapshot
 from patron.imports.fastwrite import insert_dicts, reserve_ids
+from patron.imports.writing import ACTIVITY_COLUMNS
 from patron.segments.tasks import contacts_changed
 
 ORDER_COLUMNS = tuple(f.name for f in Order._meta.concrete_fields)
 LINE_COLUMNS = tuple(f.name for f in OrderLine._meta.concrete_fields if not f.primary_key)
-ACTIVITY_COLUMNS = (
-    "actor",
-    "actor_label",
-    "verb",
-    "subject_type",
-    "subject_id",
-    "subject_label",
-    "contact_id",
-    "changes",
-    "created_at",
-)
 
 
 def orders_import_write(
