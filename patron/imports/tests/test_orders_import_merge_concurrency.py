@@ -48,7 +48,7 @@ def test_import_chunk_held_open_then_merge_moves_the_new_orders(
 ) -> None:
     # Given an orders import for B, held open just before its chunk's bulk write
     a, b = pair()
-    import patron.imports.targets.orders as orders_mod
+    import patron.imports.targets.orders.bulk as orders_mod
 
     checked = check(admin_user_p, _orders_file(tmp_path, b.email), "orders")
     job = import_job_start(actor=admin_user_p, job=checked, enqueue=False)
