@@ -133,22 +133,32 @@ def run_import(
         result = json.loads(meta["out"].strip().splitlines()[-1])
         # The engine logs where the time went (waiting for the normalising worker,
         # classifying, writing, seconds per table inserted).
-        phases = [ln for ln in meta.get("err", "").splitlines() if "waiting for prepared" in ln]
+        phases = [
+            _message(ln) for ln in meta.get("err", "").splitlines() if "waiting for prepared" in ln
+        ]
         out[label] = {
             "seconds": round(wall, 1),
             "rows_per_second": round(size / wall),
             "peak_rss_mb": round(meta["rss"] / 1024),
             "counts": result["counts"],
             "load": [load_before, load_after],
-            "phases": phases[-1][-400:] if phases else "",
+            "phases": phases[-1] if phases else "",
         }
         print(
             f"  {db} {size:>9,} {label}: {wall:6.1f}s {size / wall:9,.0f} rows/s "
             f"rss {meta['rss'] / 1024:6.0f} MB load {load_before}->{load_after} "
-            f"{result['counts']}\n    {phases[-1][-300:] if phases else ''}",
+            f"{result['counts']}\n    {phases[-1] if phases else ''}",
             flush=True,
         )
     return out
+
+
+def _message(line: str) -> str:
+    """The engine's log message (the line is a JSON log record, or plain text)."""
+    try:
+        return str(json.loads(line)["msg"])
+    except (ValueError, KeyError, TypeError):
+        return line
 
 
 def _load() -> float:
