@@ -285,6 +285,28 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
+def _db_background(connection: Any, before: dict[str, int] | None = None) -> dict[str, int]:
+    """PostgreSQL: checkpoints so far and autovacuum workers running now (with ``before``:
+    the checkpoints since then, and whether an autovacuum ran at either moment), so a
+    latency phase can be read against the database's background work. {} on SQLite."""
+    if connection.vendor != "postgresql":
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter")
+        checkpoints = int(cursor.fetchone()[0])
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'"
+        )
+        autovacuum = int(cursor.fetchone()[0])
+    if before is None:
+        return {"checkpoints": checkpoints, "autovacuum_workers": autovacuum}
+    return {
+        "checkpoints": checkpoints - before["checkpoints"],
+        "autovacuum_workers_before": before["autovacuum_workers"],
+        "autovacuum_workers_after": autovacuum,
+    }
+
+
 # --- main --------------------------------------------------------------------------------
 
 
@@ -308,9 +330,26 @@ def main() -> int:
     ap.add_argument(
         "--phases",
         default="ingest,process,mixed,latency",
-        help="comma-separated subset of ingest,process,mixed,latency (ingest always runs)",
+        help="comma-separated subset of ingest,process,mixed,latency (without ingest, "
+        "the others run on an empty database)",
+    )
+    ap.add_argument(
+        "--latency-pause",
+        type=float,
+        default=0.0,
+        help="seconds to wait before the latency phase (lets autovacuum and checkpoints "
+        "started by the earlier phases finish)",
+    )
+    ap.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        help="the Patron tree to run (e.g. a git worktree of another commit); default: this one",
     )
     args = ap.parse_args()
+    if args.root is not None:
+        global ROOT
+        ROOT = args.root.resolve()
     phases = set(args.phases.split(","))
 
     tmp = Path(tempfile.mkdtemp(prefix="patron-bench-"))
@@ -357,7 +396,7 @@ def main() -> int:
     n_batches = args.max_events // args.batch
     log(f"building {n_batches} batches of {args.batch} events ...")
     batches = make_batches(n_batches, args.batch, args.users, seed=1)
-    avg_kb = statistics.mean(len(b) for b in batches) / 1024
+    avg_kb = statistics.mean(len(b) for b in batches) / 1024 if batches else 0.0
     results: dict[str, Any] = {
         "db": connection.vendor,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
@@ -381,7 +420,11 @@ def main() -> int:
     try:
         # 1. ingest
         server_cpu, client_cpu = server.cpu_seconds(), time.process_time()
-        ok, elapsed, bad = phase_ingest(args.port, auth, batches, args.threads, args.seconds)
+        ok, elapsed, bad = (
+            phase_ingest(args.port, auth, batches, args.threads, args.seconds)
+            if "ingest" in phases
+            else (0, 1.0, 0)
+        )
         server_cpu = server.cpu_seconds() - server_cpu
         client_cpu = time.process_time() - client_cpu
         accepted = Event.objects.count()
@@ -458,7 +501,11 @@ def main() -> int:
 
         if "latency" in phases:
             # 4. single /v1/track latency
+            time.sleep(args.latency_pause)
+            log(f"latency phase from {time.strftime('%H:%M:%S', time.gmtime())} UTC")
+            before = _db_background(connection)
             lat = phase_latency(args.port, auth, args.track_rate, min(args.seconds, 10))
+            results["latency_background"] = _db_background(connection, before)
             results["track_rate"] = args.track_rate
             results["track_p50_ms"] = round(pct(lat, 50), 1)
             results["track_p95_ms"] = round(pct(lat, 95), 1)

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger as GunicornLogger
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,24 @@ def _freeze_startup_objects(worker: Any) -> None:
     garbage collector's full collections stop walking it again and again (they took
     ~11 % of a worker's CPU under /v1/batch load; docs/adr/0081-sqlite-ingest-group-commit.md)."""
     gc.freeze()
+
+
+#: gunicorn's default access line without ``%(u)s``, the HTTP Basic user name: the
+#: tracking API's clients send their write key there (a credential in every log line).
+ACCESS_LOG_FORMAT = '%(h)s %(l)s - %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'
+
+
+class PatronLogger(GunicornLogger):
+    """gunicorn's logger, logging requests only when an access log is asked for.
+
+    gunicorn logs every request whenever a logging configuration is given
+    (``logconfig_dict``, which routes its loggers through Patron's JSON lines), whatever
+    ``accesslog`` says: ``--no-access-log`` still wrote a line per request (1 % of a
+    worker's CPU under ``/v1/batch`` load, docs/performance.md)."""
+
+    def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
+        if self.cfg.accesslog:
+            super().access(resp, req, environ, request_time)
 
 
 class PatronApplication(BaseApplication):
@@ -201,6 +220,8 @@ class Command(BaseCommand):
             "graceful_timeout": 30,
             "proc_name": "patron",
             "accesslog": None if options["no_access_log"] else "-",
+            "access_log_format": ACCESS_LOG_FORMAT,
+            "logger_class": PatronLogger,
             "errorlog": "-",
             "logconfig_dict": _logging_config(),
             # The control socket defaults to one path per user: two servers would collide.
