@@ -71,17 +71,25 @@ class Steps:
 
         from patron.events.services import processing
 
-        for name in dir(processing):
-            value = getattr(processing, name)
-            if name.startswith("__") or not callable(value) or isinstance(value, type):
-                continue
-            if getattr(value, "__module__", "").startswith("patron.") and name not in (
-                "events_process_pending",
-                "events_process_batch",
-                "default_batch_size",
-                "oldest_unprocessed_sql",
-            ):
-                self.wrap(processing, name, name)
+        # The processor is a package (older checkouts: one module): each of its modules
+        # calls through its own names, so each module's names are wrapped.
+        modules = [processing] + [
+            sys.modules[f"{processing.__name__}.{m}"]
+            for m in ("marking", "reading", "traits")
+            if f"{processing.__name__}.{m}" in sys.modules
+        ]
+        for module in modules:
+            for name in dir(module):
+                value = getattr(module, name)
+                if name.startswith("__") or not callable(value) or isinstance(value, type):
+                    continue
+                if getattr(value, "__module__", "").startswith("patron.") and name not in (
+                    "events_process_pending",
+                    "events_process_batch",
+                    "default_batch_size",
+                    "oldest_unprocessed_sql",
+                ):
+                    self.wrap(module, name, name)
         resolver = processing.Resolver
         for name in ("prefetch", "resolve", "flush"):
             self.wrap(resolver, name, f"Resolver.{name}")

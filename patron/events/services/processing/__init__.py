@@ -7,42 +7,76 @@ starts exactly where the last committed batch ended: nothing is lost, nothing co
 
 One processor runs at a time (a PostgreSQL advisory lock; on SQLite write transactions
 are serialised already), so identity resolution never races with itself.
+
+The package: this module runs batches (the loop, one batch's steps); ``reading`` reads
+and decodes waiting events, ``marking`` writes the processed marks and holds the
+contacts, ``traits`` skips identify traits applied already.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connection, transaction
-from django.db.models.base import ModelState
+from django.db import connection, transaction
 
 from patron.contacts.models import Contact, CustomField
 from patron.core.services import workspace_get
 from patron.events.models import ContactTraits, Event, RejectedMessage, Source
 from patron.events.services._prefetch import Prefetcher, prefetching
-from patron.events.services._sql import driver_cursor, from_db_datetime
 from patron.events.services._wal import checkpoints_aside
 from patron.events.services.aggregates import (
     aggregates_apply,
     aggregates_current,
     aggregates_rebuild,
 )
-from patron.events.services.commerce import COMMERCE_EVENTS, is_commerce, order_from_event
+from patron.events.services.commerce import is_commerce, order_from_event
 from patron.events.services.identity import Resolver, SystemActor
 from patron.events.services.identity.erased import erased_events_drop, erased_events_split
 from patron.events.services.ingest import rejections_record
+from patron.events.services.processing.marking import (
+    StaleBatch,
+    _held_contacts,
+    _marking,
+    contacts_hold,
+    events_mark_processed,
+    int_array,
+)
+from patron.events.services.processing.reading import (
+    _GROUP,
+    _IDENTIFY,
+    _TRACK,
+    _events_from_rows,
+    _late_sql,
+    _oldest_unprocessed,
+    oldest_unprocessed_sql,
+    unprocessed_sql,
+)
+from patron.events.services.processing.traits import _unchanged_traits_skipped
 from patron.events.services.profile import (
     Problems,
     ProfileWrites,
     profile_apply_group,
     profile_apply_traits,
 )
+
+__all__ = [
+    "BATCH_SIZE",
+    "BATCH_SIZE_BY_VENDOR",
+    "StaleBatch",
+    "contacts_hold",
+    "default_batch_size",
+    "events_mark_processed",
+    "events_process_batch",
+    "events_process_batches",
+    "events_process_pending",
+    "int_array",
+    "oldest_unprocessed_sql",
+    "unprocessed_sql",
+]
+
 
 #: Events per batch (one transaction). Larger batches spread each batch's fixed costs
 #: (queries per table, the commit) over more events: 4,000 instead of 1,000 processed
@@ -135,273 +169,6 @@ def events_process_batches(
                 checkpointer.wake.set()  # the batch is committed: its pages can go
             guess = prefetcher.take() if prefetcher is not None else None
             yield done
-
-
-class StaleBatch(Exception):  # noqa: N818
-    """A batch's events were no longer all unprocessed when marked: it rolls back."""
-
-
-_LOADED = (
-    "id",
-    "type",
-    "event",
-    "name",
-    "user_id",
-    "anonymous_id",
-    "group_id",
-    "previous_id",
-    "timestamp",
-    "received_at",
-    "source",
-    "source_id",
-    "message_id",
-    "traits",
-    "properties",
-)
-_TRAITS_USED = frozenset({Event.Type.IDENTIFY.value, Event.Type.GROUP.value})
-_IDENTIFY, _GROUP, _TRACK = (
-    Event.Type.IDENTIFY.value,
-    Event.Type.GROUP.value,
-    Event.Type.TRACK.value,
-)
-
-
-def unprocessed_sql(*, after: bool = False) -> str:
-    """The processor's read of waiting events, oldest first: ``%s`` the limit, after
-    ``%s`` an id first with ``after`` (the prefetch's read)."""
-    qn = connection.ops.quote_name
-    pg = connection.vendor == "postgresql"
-    cols = ", ".join(
-        f"{qn(c)}::text" if pg and c in ("traits", "properties") else qn(c) for c in _LOADED
-    )
-    # Written as the partial index's own condition (event_unprocessed_idx, WHERE NOT
-    # "processed"): SQLite uses a partial index only when the query's condition matches
-    # it, and a bound parameter does not (nor do PostgreSQL's generic plans): with
-    # ``processed = %s`` it scanned every event before the first waiting one.
-    return (
-        f"SELECT {cols} FROM {qn(Event._meta.db_table)} "  # noqa: S608
-        f"WHERE NOT processed {'AND id > %s ' if after else ''}ORDER BY id LIMIT %s"
-    )
-
-
-def oldest_unprocessed_sql() -> str:
-    """The processor's read of waiting events (one ``%s``: the limit)."""
-    return unprocessed_sql()
-
-
-def _late_sql() -> str:
-    """Unprocessed ids up to ``%s``, at most ``%s`` (the prefetch's check for late events)."""
-    table = connection.ops.quote_name(Event._meta.db_table)
-    return f"SELECT id FROM {table} WHERE NOT processed AND id <= %s ORDER BY id LIMIT %s"  # noqa: S608
-
-
-def _oldest_unprocessed(limit: int) -> list[Event]:
-    """The oldest unprocessed events, as Event instances built from one raw query."""
-    with driver_cursor() as cursor:
-        cursor.execute(unprocessed_sql(), [limit])
-        rows = cursor.fetchall()
-    return _events_from_rows(rows)
-
-
-def _events_from_rows(rows: list[tuple[Any, ...]]) -> list[Event]:
-    """Event instances from rows of ``unprocessed_sql``.
-
-    The hot path's read (see docs/performance.md): no converters, and JSON decoded only
-    where the processor reads it (traits of identify/group calls, properties of
-    e-commerce events). Context, integrations and the client's own times are left
-    deferred (Django loads them if anything asks).
-    """
-    events = []
-    alias, new, loads = DEFAULT_DB_ALIAS, Event.__new__, json.loads
-    for (
-        pk,
-        kind,
-        name,
-        page,
-        user_id,
-        anon,
-        group,
-        prev,
-        at,
-        received,
-        source,
-        source_id,
-        msg,
-        traits,
-        props,
-    ) in rows:  # noqa: E501
-        state = ModelState()
-        state.adding, state.db = False, alias
-        commerce = kind == _TRACK and name.strip().lower() in COMMERCE_EVENTS
-        event = new(Event)
-        event.__dict__.update(
-            {
-                "_state": state,
-                "id": pk,
-                "type": kind,
-                "event": name,
-                "name": page,
-                "user_id": user_id,
-                "anonymous_id": anon,
-                "group_id": group,
-                "previous_id": prev,
-                "timestamp": from_db_datetime(at),
-                "received_at": from_db_datetime(received),
-                "source": source,
-                "source_id": source_id,
-                "message_id": msg,
-                "traits": loads(traits) if traits and kind in _TRAITS_USED else {},
-                "properties": loads(props) if props and commerce else {},
-                "contact_id": None,
-            }
-        )
-        events.append(event)
-    return events
-
-
-def events_mark_processed(rows: list[tuple[int, int | None]]) -> None:
-    """Set ``contact`` and ``processed`` of unprocessed events: one ``UPDATE ... FROM
-    (VALUES ...)`` per 500 (SQLite 3.33+ and PostgreSQL). Raises ``StaleBatch`` (the
-    batch must roll back) unless every row was still there and unprocessed."""
-    if rows:
-        marked = _mark(rows)
-        if marked != len(rows):
-            raise StaleBatch(f"{len(rows) - marked} of {len(rows)} events changed meanwhile")
-
-
-def _mark(rows: list[tuple[int, int | None]]) -> int:
-    qn = connection.ops.quote_name
-    table = qn(Event._meta.db_table)
-    pg = connection.vendor == "postgresql"
-    if pg:
-        # Two arrays and ``unnest``: a short statement, parsed and planned once. The
-        # arrays go as text literals of integers: psycopg's list dumper walks a list in
-        # Python (2-3 ms per 4,000 ids under the profiler), a join is C.
-        with driver_cursor() as cursor:
-            cursor.execute(_PG_MARK.format(table=table), _pg_mark_params(rows))
-            return int(cursor.rowcount)
-    one = "(%s, %s)"
-    marked = 0
-    with driver_cursor() as cursor:
-        for start in range(0, len(rows), 500):
-            part = rows[start : start + 500]
-            cursor.execute(
-                f"UPDATE {table} SET contact_id = v.column2, processed = %s "  # noqa: S608
-                f"FROM (VALUES {', '.join([one] * len(part))}) AS v "
-                f"WHERE {table}.id = v.column1 AND NOT {table}.processed",
-                [True, *(v for row in part for v in row)],
-            )
-            marked += cursor.rowcount
-    return marked
-
-
-@contextlib.contextmanager
-def _marking(marks: list[tuple[int, int | None]]) -> Iterator[None]:
-    """``events_mark_processed`` for the block; on PostgreSQL overlapped with it.
-
-    The marks' UPDATE is a batch's largest statement (each event row rewritten; about a
-    quarter of a batch's wall time, all on the server), while applying traits and
-    working out aggregates is Python. In psycopg's pipeline mode the UPDATE is sent
-    without waiting for its result and the block runs meanwhile (its reads done before
-    it; a statement in it that needs a result waits for the UPDATE first, as without the
-    pipeline); the block's end waits for all, in order, in the same transaction, and the
-    row count is checked as ``events_mark_processed`` does (docs/adr/0072)."""
-    if connection.vendor != "postgresql" or not marks:
-        events_mark_processed(marks)
-        yield
-        return
-    import psycopg
-
-    raw = connection.connection
-    table = connection.ops.quote_name(Event._meta.db_table)
-    with psycopg.Cursor(raw) as cursor:
-        with raw.pipeline():
-            cursor.execute(_PG_MARK.format(table=table), _pg_mark_params(marks))
-            yield
-        marked = int(cursor.rowcount)
-    if marked != len(marks):
-        raise StaleBatch(f"{len(marks) - marked} of {len(marks)} events changed meanwhile")
-
-
-def contacts_hold(held: Sequence[int]) -> None:
-    """Lock the contacts a batch attached events to (``_held_contacts``) until it commits,
-    or raise ``StaleBatch`` (the batch rolls back and is read afresh) if one is gone.
-
-    ``events.contact_id`` has no foreign key constraint (docs/adr/0076). This takes the
-    lock the constraint's check took per event (``FOR KEY SHARE``: a delete or a merge of
-    the contact waits until the batch commits; edits of it do not), in one statement,
-    as the batch's last: a contact deleted (committed) earlier is missing from the
-    count; one whose delete is under way makes it wait for that transaction, then is
-    missing. A delete that waits for it sees the batch's events once it commits: Django's
-    cascade listed the contact's events before, but the contact table's trigger
-    (migration 0010) deletes those attached meanwhile. Last, not first: taken before the
-    batch's other writes it deadlocked with a delete that had begun (the deleter holding
-    the contact's aggregate rows, the batch its contact). On SQLite a batch holds the
-    database's one write lock from its first statement: nothing to do."""
-    if not held or connection.vendor != "postgresql":
-        return
-    with driver_cursor() as cursor:
-        cursor.execute(_PG_HOLD.format(table=Contact._meta.db_table), [int_array(list(held))])
-        found = int(cursor.fetchone()[0])
-    if found != len(held):
-        raise StaleBatch(f"{len(held) - found} of {len(held)} contacts were deleted meanwhile")
-
-
-#: Locks the contacts a batch attached events to, and counts those still there.
-_PG_HOLD = (
-    "SELECT count(*) FROM (SELECT 1 FROM {table} "
-    "WHERE id = ANY(%s::bigint[]) FOR KEY SHARE) AS held"
-)
-
-
-def _held_contacts(marks: list[tuple[int, int | None]], resolver: Resolver) -> list[int]:
-    """The contacts this batch attaches events to that existed before it (sorted): its
-    own new contacts cannot be deleted by anyone else before it commits."""
-    held = {c for _, c in marks if c}
-    follow = resolver._follow
-    held.update(c for c in (follow(v) for v in resolver.attach.values()) if c)
-    held.difference_update(resolver.created)
-    return sorted(held)
-
-
-_PG_MARK = (
-    "UPDATE {table} SET contact_id = v.c, processed = true "
-    "FROM unnest(%s::bigint[], %s::bigint[]) AS v(i, c) "
-    "WHERE {table}.id = v.i AND NOT {table}.processed"
-)
-
-
-def _pg_mark_params(rows: list[tuple[int, int | None]]) -> list[str]:
-    return [int_array([row[0] for row in rows]), int_array([row[1] for row in rows])]
-
-
-def int_array(values: list[int | None]) -> str:
-    """A PostgreSQL array literal of integers (None as NULL), for ``%s::bigint[]``."""
-    return "{" + ",".join(["NULL" if v is None else str(int(v)) for v in values]) + "}"
-
-
-def _traits_hash(traits: dict[str, Any], foreign: set[str] | frozenset[str]) -> str:
-    text = json.dumps([traits, sorted(foreign)], sort_keys=True, default=str)
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _unchanged_traits_skipped(
-    traits: dict[int, tuple[dict[str, Any], Event]], foreign: dict[int, set[str]]
-) -> dict[int, str]:
-    """Drop from ``traits`` the contacts whose traits were applied already, as they are
-    now; returns the hashes of the others, to store once they are applied."""
-    if not traits:
-        return {}
-    wanted = {c: _traits_hash(t, foreign.get(c, frozenset())) for c, (t, _) in traits.items()}
-    ids = list(wanted)
-    for i in range(0, len(ids), 500):
-        for contact_id, applied in ContactTraits.objects.filter(
-            contact_id__in=ids[i : i + 500]
-        ).values_list("contact_id", "applied_hash"):
-            if applied and applied == wanted[contact_id]:
-                del traits[contact_id]
-                del wanted[contact_id]
-    return wanted
 
 
 @transaction.atomic
