@@ -9,10 +9,10 @@ checks each order here in Python with the services' own cleaners (``order_draft`
 ``orders_delete_bulk``.
 
 What is checked and what is stored is what the services would check and store: the
-drafts are built by the same cleaners in the same order (``_clean_lines``, ``_money``,
-``_totals``, ``_status_for_refund``, ``clean_currency``), and the orders-import tests
-compare the two paths field by field and error by error. A change to ``order_create``'s
-rules must be mirrored in ``order_draft``.
+drafts and the changes are cleaned by the services' own functions (``order_fields_clean``
+for ``order_draft``, ``order_update_clean`` for ``order_update_values``), and the tests
+compare the two paths field by field and error by error (``tests/test_bulk.py`` and the
+orders-import tests).
 """
 
 from __future__ import annotations
@@ -29,19 +29,15 @@ from patron.commerce.models import Order, Product
 from patron.commerce.selectors import orders_visible_to
 from patron.commerce.services import (
     ORDER_TRACKED,
+    ORDER_UPDATE_KEYS,
     clean_currency,
     order_fields_clean,
+    order_update_clean,
 )
 from patron.commerce.summary import purchase_summary_refresh
 from patron.contacts.models import Contact
 from patron.contacts.selectors import require
-from patron.core.clean import (
-    clean_choice,
-    clean_datetime,
-    clean_decimal,
-    clean_str,
-    collect,
-)
+from patron.core.clean import clean_decimal, clean_str, collect, reject_unknown
 from patron.core.models import Activity
 from patron.core.permissions import P
 from patron.core.services import activity_build, snapshot
@@ -114,22 +110,14 @@ def product_draft(line: Mapping[str, Any], currency: str) -> Product:
 
 
 def order_update_values(order: Order, data: Mapping[str, Any]) -> dict[str, Any]:
-    """The values ``order_update`` would write for ``data`` (status, placed_at, source):
-    cleaned, with its refund rule (status "refunded" refunds the whole total)."""
-    errors: dict[str, list[str]] = {}
-    values: dict[str, Any] = {}
-    if "status" in data:
-        values["status"] = collect(
-            errors, clean_choice, data["status"], "status", Order.Status.values
-        )
-    if "placed_at" in data:
-        values["placed_at"] = collect(errors, clean_datetime, data["placed_at"], "placed_at")
-    if "source" in data:
-        values["source"] = collect(errors, clean_str, data["source"], "source", max_length=120)
+    """The values ``order_update`` would write on ``order`` for ``data`` (its keys), with
+    its checks and refund rules (``order_update_clean``) and the same ``ValidationError``,
+    without touching the database. Whether a new external id is taken is the caller's
+    to check (the import never changes it)."""
+    reject_unknown(data, ORDER_UPDATE_KEYS)
+    values, errors = order_update_clean(order, data)
     if errors:
         raise ValidationError(errors)
-    if values.get("status") == Order.Status.REFUNDED:
-        values["refunded_amount"] = order.total
     return values
 
 

@@ -340,12 +340,15 @@ def order_create(*, actor: User, data: Mapping[str, Any]) -> Order:
     return order
 
 
-@transaction.atomic
-def order_update(*, actor: User, order: Order | int, data: Mapping[str, Any]) -> Order:
-    """Change an order's status, refunds, external id, time or source (not its lines)."""
-    require(actor, P.ORDER_EDIT)
-    reject_unknown(data, ORDER_UPDATE_KEYS)
-    order = _lock_order(actor, order)
+def order_update_clean(
+    order: Order, data: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The values ``order_update`` writes on ``order`` for ``data`` (its keys), cleaned,
+    with the refund rules applied, and no database access: raises ``ValidationError``
+    for bad values; returns the values and the refund check's errors (the caller adds its
+    own, e.g. a taken external id, and raises them together). Shared by ``order_update``
+    and the bulk import's ``commerce.bulk.order_update_values``, so both change an order
+    the same way."""
     errors: dict[str, list[str]] = {}
     values: dict[str, Any] = {}
     if "external_id" in data:
@@ -377,6 +380,16 @@ def order_update(*, actor: User, order: Order | int, data: Mapping[str, Any]) ->
             values["status"] = implied
         elif order.status in REFUND_STATUSES:
             values["status"] = Order.Status.COMPLETED
+    return values, errors
+
+
+@transaction.atomic
+def order_update(*, actor: User, order: Order | int, data: Mapping[str, Any]) -> Order:
+    """Change an order's status, refunds, external id, time or source (not its lines)."""
+    require(actor, P.ORDER_EDIT)
+    reject_unknown(data, ORDER_UPDATE_KEYS)
+    order = _lock_order(actor, order)
+    values, errors = order_update_clean(order, data)
     ext = values.get("external_id")
     if ext and Order.objects.filter(external_id=ext).exclude(pk=order.pk).exists():
         errors["external_id"] = ["An order with this external id already exists."]
