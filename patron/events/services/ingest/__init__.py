@@ -21,7 +21,6 @@ from django.utils import timezone
 from patron.events.models import RejectedMessage, Source
 from patron.events.services.ingest.insert import (
     COLUMNS,
-    INSERT_CHUNK,
     events_insert,
     sqlite_execute,
     sqlite_statements,
@@ -48,7 +47,6 @@ __all__ = [
     "EARLIEST",
     "FUTURE_TOLERANCE",
     "GROUP_COMMIT",
-    "INSERT_CHUNK",
     "MAX_BATCH_BYTES",
     "MAX_DEPTH",
     "MAX_ID_LENGTH",
