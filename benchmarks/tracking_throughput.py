@@ -160,11 +160,25 @@ class Server:
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
                 conn.request("GET", "/healthz")
                 if conn.getresponse().status == 200:
+                    self._wait_until_idle()
                     return
             except OSError:
                 time.sleep(0.2)
         self.stop()
         raise RuntimeError("server did not start")
+
+    def _wait_until_idle(self, timeout: float = 30.0) -> None:
+        """Until every worker has booted: one answering is not enough, and another's
+        start-up (importing Django, ~1 s of CPU) would count in the first phase's CPU
+        per event. Idle: under 20 ms of CPU in 0.5 s."""
+        deadline = time.monotonic() + timeout
+        before = self.cpu_seconds()
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            now = self.cpu_seconds()
+            if now - before < 0.02:
+                return
+            before = now
 
     def cpu_seconds(self) -> float:
         """CPU time (user + system) used so far by the server's worker processes (Linux:
