@@ -9,11 +9,15 @@
   (``admin_user_p``, ``manager_user_p``, ``sales_user_p``, ...; the ``_p`` keeps them apart
   from pytest-django's ``admin_user``).
 - ``patron_site``: a migrated throw-away SQLite site for running ``patron`` in a subprocess.
+- SQLite test databases leave nothing in ``var/``: once Django has destroyed one, the
+  ``-wal``/``-shm`` files and the ingest writer's ``-ingest.lock`` that threads of the
+  test process kept open are removed too (each xdist worker removes its own).
 - Browser tests (marker ``browser``): ``page`` opens Debian's Chromium through Playwright.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import os
@@ -138,6 +142,70 @@ def roles(request: pytest.FixtureRequest) -> None:
         return
     request.getfixturevalue("db")  # the mode (transactional or not) follows the test's own
     ensure_defaults()
+
+
+# --- SQLite test databases leave nothing behind -----------------------------------------
+
+#: Files kept beside a SQLite database: WAL mode's ``-wal`` and ``-shm``, and the queue
+#: file of the ingest group writer (``patron.events.services.ingest_writer``).
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-ingest.lock")
+#: The SQLite test database files this process created (see ``django_db_setup``).
+_created_sqlite_dbs: list[Path] = []
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None) -> None:
+    """pytest-django's test databases, noting the SQLite files this process created.
+
+    Django removes a test database's file when it destroys it, but not the side files
+    that threads still holding a connection keep (the ingest writer, its checkpointer,
+    a live server): ``pytest_sessionfinish`` removes those.
+    """
+    from django.db import connections
+
+    for conn in connections.all():
+        if conn.vendor == "sqlite" and not conn.is_in_memory_db():
+            _created_sqlite_dbs.append(Path(conn.settings_dict["NAME"]))
+
+
+@pytest.hookimpl(trylast=True)  # after the session fixtures, so the databases are destroyed
+def pytest_sessionfinish() -> None:
+    for db in _created_sqlite_dbs:
+        sqlite_side_files_remove(db)
+
+
+def sqlite_side_files_remove(db: Path) -> list[Path]:
+    """Remove the side files of a destroyed SQLite database file ``db``; the ones removed.
+
+    Nothing is removed while ``db`` exists (a database kept by ``--reuse-db`` needs its
+    WAL) or while another process has one of the files open. This process's own threads
+    still hold them, as they hold the database file Django has already removed, but
+    nothing writes through them once the session is over.
+    """
+    if db.exists():
+        return []
+    files = [f for f in (Path(f"{db}{suffix}") for suffix in SQLITE_SIDE_FILES) if f.exists()]
+    if not files or _open_elsewhere(files):
+        return []
+    for file in files:
+        file.unlink(missing_ok=True)
+    return files
+
+
+def _open_elsewhere(files: list[Path]) -> bool:
+    """Whether a process other than this one has one of ``files`` open (read from Linux's
+    /proc; without /proc, the files of a destroyed database count as unused)."""
+    wanted = {str(f.resolve()) for f in files}
+    own = str(os.getpid())
+    for proc in Path("/proc").glob("[0-9]*"):
+        if proc.name == own:
+            continue
+        with contextlib.suppress(OSError):  # ended meanwhile, or not ours to look into
+            for fd in (proc / "fd").iterdir():
+                with contextlib.suppress(OSError):
+                    if os.readlink(fd) in wanted:
+                        return True
+    return False
 
 
 # --- Factories ------------------------------------------------------------------------

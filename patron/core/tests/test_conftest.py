@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import authenticate
 
-from conftest import PG_UNREACHABLE_EXIT, TEST_PASSWORD, ensure_defaults
+from conftest import (
+    PG_UNREACHABLE_EXIT,
+    SQLITE_SIDE_FILES,
+    TEST_PASSWORD,
+    ensure_defaults,
+    sqlite_side_files_remove,
+)
 from patron.accounts.models import Role
 from patron.accounts.services import apikey_authenticate
 from patron.core.models import Workspace
@@ -99,3 +105,97 @@ def test_client_for_is_logged_in_as_the_user(client_for, sales_user_p):
 def test_make_api_key_returns_a_working_key(make_api_key):
     user = apikey_authenticate(make_api_key("marketing"))
     assert user is not None and user.role.key == "marketing"
+
+
+PROBE = """
+import os
+
+import pytest
+from django.db import connection
+
+from patron.events.services.ingest_wal import checkpointer_for
+from patron.events.services.ingest_writer import Job, writer_for
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_group_writer_writes():
+    path = str(connection.settings_dict["NAME"])
+
+    def write():
+        with connection.cursor() as cursor:  # the writer thread's own connection
+            cursor.execute("CREATE TABLE probe (x INTEGER)")
+        return 0
+
+    checkpointer = checkpointer_for(path)
+    writer_for(path).submit(Job(write=write, events=0))
+    assert checkpointer.done.wait(10)  # its checkpoint after the commit has run
+    assert all(os.path.exists(path + s) for s in ("-wal", "-shm", "-ingest.lock"))
+"""
+
+
+def _probe_run(tmp_path: Path, *args: str) -> list[str]:
+    """Run a test that writes through the ingest group writer on a SQLite test database
+    (in a pytest of its own, with this conftest); what is left in its var/ directory."""
+    (tmp_path / "conftest.py").write_text((ROOT / "conftest.py").read_text())
+    (tmp_path / "pytest.ini").write_text(
+        "[pytest]\nDJANGO_SETTINGS_MODULE = patron.settings\naddopts = -p no:cacheprovider\n"
+    )
+    (tmp_path / "test_probe.py").write_text(PROBE)
+    var = tmp_path / "var"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env.pop("DATABASE_URL", None)
+    env.update(PATRON_VAR_DIR=str(var), PYTHONPATH=str(ROOT))
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", *args, "test_probe.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return sorted(name for name in os.listdir(var) if name.startswith("test_"))
+
+
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["one process", "two workers"])
+def test_sqlite_test_databases_leave_no_files_in_var(tmp_path, workers):
+    # given a test run whose test database the ingest writer's threads still hold open
+    # when the run ends, then nothing of its test databases is left in var/
+    assert _probe_run(tmp_path, *workers) == []
+
+
+def test_a_kept_test_database_keeps_its_files(tmp_path):
+    # given --reuse-db, the test database outlives the run: its WAL must stay with it
+    left = _probe_run(tmp_path, "-p", "no:xdist", "--reuse-db")
+    assert len(left) == 4, left
+    db = left[0]
+    assert db.endswith(".sqlite3") and left[1:] == [db + s for s in sorted(SQLITE_SIDE_FILES)]
+
+
+def test_side_files_are_left_while_another_process_has_one_open(tmp_path):
+    # given a destroyed database whose side files remain, one held open by another process
+    db = tmp_path / "test_1.sqlite3"
+    files = [Path(f"{db}{suffix}") for suffix in SQLITE_SIDE_FILES]
+    for file in files:
+        file.write_bytes(b"")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; f = open(sys.argv[1]); print(1, flush=True); "
+         "time.sleep(60)", str(files[0])],
+        stdout=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline()
+        # when the side files are cleaned up, then nothing is removed
+        assert sqlite_side_files_remove(db) == []
+        assert all(file.exists() for file in files)
+    finally:
+        holder.kill()
+        holder.wait()
+    # and once that process has ended, all of them are
+    assert sqlite_side_files_remove(db) == files
+    assert not any(file.exists() for file in files)
+    # while a database that still exists keeps its own
+    db.write_bytes(b"")
+    files[0].write_bytes(b"")
+    assert sqlite_side_files_remove(db) == []
+    assert files[0].exists()
