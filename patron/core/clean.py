@@ -104,14 +104,16 @@ def clean_decimal(
         raise ValidationError({field: ["Expected a number."]}) from exc
     if not value.is_finite():
         raise ValidationError({field: ["Expected a finite number."]})
+    limit = Decimal(10) ** (max_digits - places)
+    # Before quantize, which raises InvalidOperation past the context's 28 digits (1e400).
+    if abs(value) >= limit:
+        raise ValidationError({field: ["The number is too large."]})
     quantum = Decimal(1).scaleb(-places)
     if value != value.quantize(quantum, rounding="ROUND_HALF_UP"):
         raise ValidationError(
             {field: [f"Ensure that there are no more than {places} decimal places."]}
         )
     value = value.quantize(quantum)
-    if abs(value) >= Decimal(10) ** (max_digits - places):
-        raise ValidationError({field: ["The number is too large."]})
     if minimum is not None and value < minimum:
         raise ValidationError({field: [f"Ensure this value is at least {minimum}."]})
     return value
