@@ -30,6 +30,7 @@ import os
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 
 from django.db import connection
@@ -45,6 +46,7 @@ class Checkpointer:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self.uri = f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=rw"
         self.wake = threading.Event()
         self.done = threading.Event()  # set after each checkpoint (for tests)
         self.thread = threading.Thread(target=self._run, name="ingest-wal", daemon=True)
@@ -55,7 +57,9 @@ class Checkpointer:
             self.wake.wait()
             self.wake.clear()
             with contextlib.suppress(sqlite3.Error):  # busy or gone: the next one catches up
-                db = sqlite3.connect(self.path, timeout=0, isolation_level=None)
+                # mode=rw: a database deleted meanwhile (a test database torn down) is not
+                # created again, empty, by a plain connect.
+                db = sqlite3.connect(self.uri, timeout=0, isolation_level=None, uri=True)
                 try:
                     db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                 finally:

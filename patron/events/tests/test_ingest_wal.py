@@ -162,3 +162,23 @@ def test_a_checkpointer_whose_thread_ended_is_replaced(tmp_path: Path) -> None:
     second = ingest_wal.checkpointer_for(path)
     # then a new one, with a live thread, takes its place
     assert second is not first and second.thread.is_alive()
+
+
+def test_a_checkpoint_after_the_database_was_deleted_does_not_create_it(tmp_path: Path) -> None:
+    # given a checkpointer of a database with an odd name, which is then deleted (a test
+    # database torn down between a commit and its checkpoint)
+    path = tmp_path / "odd ?#% name.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA journal_mode=WAL").fetchall()
+        db.execute("CREATE TABLE t (x)")
+    checkpointer = ingest_wal.Checkpointer(str(path))
+    checkpointer.wake.set()
+    assert checkpointer.done.wait(10)
+    checkpointer.done.clear()
+    for leftover in tmp_path.iterdir():
+        leftover.unlink()
+    # when it is woken again
+    checkpointer.wake.set()
+    assert checkpointer.done.wait(10)
+    # then no empty database file appears in its place
+    assert list(tmp_path.iterdir()) == []
