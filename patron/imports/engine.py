@@ -43,7 +43,7 @@ from patron.imports.journal import (
 )
 from patron.imports.models import ImportChunk, ImportJob
 from patron.imports.options import options_of
-from patron.imports.overlap import Classified, Classifier, overlap_enabled
+from patron.imports.overlap import Classified, Classifier, overlap_enabled, server_cpu
 from patron.imports.prepare import Plan, Prepared, prepare_rows
 from patron.imports.readers import FileInfo, ImportFileError, info_from_job, iter_rows
 from patron.imports.runconfig import (
@@ -362,7 +362,8 @@ class JobRunner:
             "import %s: %s rows; seconds waiting for prepared rows %.1f, classifying %.1f "
             "(of which beside the writes %.1f), writing %.1f (inserts: %s), committing %.1f, "
             "whole chunks %.1f; CPU seconds of this process %.1f, of its normalising workers "
-            "%.1f; seconds the reading worker waited for this process %s",
+            "%.1f; seconds the reading worker waited for this process %s; CPU seconds of "
+            "the PostgreSQL backends (local server): the writer's %s, the classifier's %s",
             job.pk,
             self._session_rows,
             timing["wait"],
@@ -375,6 +376,8 @@ class JobRunner:
             time.process_time() - cpu_start,
             _children_cpu() - children_start,
             f"{self.stats['worker_blocked']:.1f}" if "worker_blocked" in self.stats else "-",
+            _seconds(server_cpu()),
+            _seconds(classifier.server_cpu),
         )
         return finish_job(job, self.actor)
 
@@ -424,6 +427,10 @@ class JobRunner:
         state.created.add_many(cid for _, cid in result.created)
         self._session_rows += len(item.prepared)
         return None, following
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
 
 
 def _next_chunk(

@@ -26,15 +26,17 @@ from patron.imports.prepare import Prepared
 def overlap_enabled() -> bool:
     """Whether chunk N+1 is classified on a second connection while chunk N is written.
 
-    PostgreSQL only: there the write is mostly the server's work (the ``COPY`` of the
-    contacts), during which this process only waits; SQLite writes in this process, and
-    a second connection would have to see the first one's uncommitted rows to be exact
-    (a test's in-memory database shares one cache, whose table locks forbid even that).
-    Off inside an outer transaction (a second connection cannot see its rows) and with
-    ``PATRON_IMPORT_OVERLAP=0``."""
+    Opt-in (``PATRON_IMPORT_OVERLAP=1``): on a two-core machine that also runs the
+    PostgreSQL server, the cores are already busy (the normalising worker, the server's
+    insert, this process), and the overlap measured slower at load ~2 (ADR 0092); it is
+    meant for a server on its own machine, where the insert's time is idle time here.
+    PostgreSQL only: SQLite writes in this process, and a second connection would have
+    to see the first one's uncommitted rows to be exact (a test's in-memory database
+    shares one cache, whose table locks forbid even that). Off inside an outer
+    transaction (a second connection cannot see its rows)."""
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         return False
-    return os.environ.get("PATRON_IMPORT_OVERLAP", "1") != "0"
+    return os.environ.get("PATRON_IMPORT_OVERLAP", "0") == "1"
 
 
 @dataclass
@@ -66,6 +68,7 @@ class Classifier:
         self.erased = erased
         self.pool = ThreadPoolExecutor(1, "import-classify") if overlap else None
         self.beside = 0.0  # seconds of classification in the thread
+        self.server_cpu: float | None = None  # CPU seconds of the thread's server backend
 
     def start(self, prepared: list[Prepared]) -> Classified:
         item = Classified(prepared, _snapshot_seen(self.processor.state.seen))
@@ -104,5 +107,23 @@ class Classifier:
 
     def close(self) -> None:
         if self.pool is not None:
+            self.server_cpu = self.pool.submit(server_cpu).result()
             self.pool.submit(connections.close_all).result()  # the thread's connection
             self.pool.shutdown()
+
+
+def server_cpu() -> float | None:
+    """CPU seconds so far of this thread's PostgreSQL backend, when the server runs on this
+    machine (read from /proc; None elsewhere): the server's share of an import, which the
+    client's own CPU count leaves out."""
+    if connection.vendor != "postgresql" or connection.connection is None:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -38,6 +38,7 @@ HEADER = ["email", "first_name", "last_name", "phone", "city"]
 
 @pytest.fixture(autouse=True)
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATRON_IMPORT_OVERLAP", "1")  # opt-in
     monkeypatch.setenv("PATRON_IMPORT_CHUNK_ROWS", "4")
     monkeypatch.setenv("PATRON_IMPORT_COMMIT_ROWS", "8")
 
@@ -85,14 +86,12 @@ def events(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, int, str
     yield seen
 
 
-def test_only_postgresql_outside_a_transaction_and_not_when_turned_off(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_only_when_asked_for_and_outside_a_transaction(monkeypatch: pytest.MonkeyPatch) -> None:
     assert overlap.overlap_enabled()
     with transaction.atomic():
         assert not overlap.overlap_enabled()  # a second connection could not see its rows
-    monkeypatch.setenv("PATRON_IMPORT_OVERLAP", "0")
-    assert not overlap.overlap_enabled()
+    monkeypatch.delenv("PATRON_IMPORT_OVERLAP")
+    assert not overlap.overlap_enabled()  # opt-in
 
 
 def test_the_next_chunk_is_classified_on_another_connection_during_the_write(
