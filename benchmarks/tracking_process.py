@@ -158,6 +158,9 @@ def main() -> int:
 
     root = Path(args.root).resolve() if args.root else HERE.parent
     os.environ["PYTHONPATH"] = str(root)  # migrations of the code under test
+    # ... run from the root too: ``python -m`` puts the working directory before
+    # PYTHONPATH, so from another checkout the schema was that checkout's migrations.
+    os.chdir(root)
     env = fresh_site(args.db, Path(args.var), args.pg_name)
     env["TASKS_BACKEND"] = "django_tasks.backends.dummy.DummyBackend"
     os.environ.update(env)
