@@ -38,12 +38,12 @@ from patron.imports.journal import (
     _collect,
     _commit_chunk,
     _restore_seen,
+    _snapshot_seen,
     finish_job,
     note_progress,
 )
 from patron.imports.models import ImportChunk, ImportJob
 from patron.imports.options import options_of
-from patron.imports.overlap import Classified, Classifier, overlap_enabled, server_cpu
 from patron.imports.prepare import Plan, Prepared, prepare_rows
 from patron.imports.readers import FileInfo, ImportFileError, info_from_job, iter_rows
 from patron.imports.runconfig import (
@@ -296,79 +296,66 @@ class JobRunner:
         cpu_start, children_start = time.process_time(), _children_cpu()
         timing = dict.fromkeys(("wait", "classify", "write", "chunk", "commit"), 0.0)
         group_rows, group_seconds = commit_rows(), commit_seconds()
-        overlap = overlap_enabled()
-        with (
-            _gc_by_chunk() as gc_tick,
-            closing(self._chunks(job.last_row + 1)) as chunks,
-        ):
+        waited = time.monotonic()
+        with _gc_by_chunk() as gc_tick, closing(self._chunks(job.last_row + 1)) as chunks:
             # The first chunk of a transaction is taken outside it (the worker pool starts
-            # on the first one, and a fork must not inherit an open transaction); so is
-            # the first one of the classifying thread (no thread before the fork).
-            pending = _next_chunk(chunks, timing)
-            classifier = Classifier(processor, self._erased, overlap and pending is not None)
-            with closing(classifier):
-                pending_item = classifier.start(pending) if pending is not None else None
-                while pending_item is not None:
-                    t0 = time.monotonic()
-                    stopped: ImportStopped | None = None
-                    group_seen = pending_item.seen_before
-                    try:
-                        with transaction.atomic():
-                            tune_connection()
-                            locked = ImportJob.objects.select_for_update().get(pk=job.pk)
-                            running = locked.status == ImportJob.Status.RUNNING
-                            if not running or locked.last_row != job.last_row:
-                                raise ImportStopped("Another run of this import took over.")
-                            rows_in_group = 0
-                            while pending_item is not None:
-                                item = pending_item
-                                stopped, pending_item = self._chunk(
-                                    classifier, chunks, item, locked, timing
-                                )
-                                if stopped is not None:
-                                    break
-                                rows_in_group += len(item.prepared)
-                                gc_tick(locked.chunks_done)
-                                if (
-                                    rows_in_group >= group_rows
-                                    or time.monotonic() - t0 >= group_seconds
-                                ):
-                                    break
-                                if pending_item is None and not overlap:
-                                    pending = _next_chunk(chunks, timing)
-                                    if pending is not None:
-                                        pending_item = classifier.start(pending)
-                            classifier.settle(pending_item)  # none runs during the commit
-                            t1 = time.monotonic()
-                            note_progress(locked, self._session_rows, self._session_start, t0)
-                        timing["commit"] += time.monotonic() - t1
-                    except BaseException:
-                        classifier.settle(pending_item)
-                        _restore_seen(state.seen, group_seen)
-                        raise
-                    job.__dict__.update(
-                        {k: getattr(locked, k) for k in _PROGRESS_FIELDS}  # keep our copy in step
-                    )
-                    timing["chunk"] += time.monotonic() - t0
-                    if progress is not None:
-                        progress(job)
-                    if stopped is not None:
-                        raise stopped
-                    if pending_item is None and not overlap:
-                        pending = _next_chunk(chunks, timing)
-                        if pending is not None:
-                            pending_item = classifier.start(pending)
+            # on the first one, and a fork must not inherit an open transaction).
+            for prepared in chunks:
+                timing["wait"] += time.monotonic() - waited
+                if not prepared:
+                    waited = time.monotonic()
+                    continue
+                t0 = time.monotonic()
+                stopped: ImportStopped | None = None
+                seen_before = _snapshot_seen(state.seen)
+                try:
+                    with transaction.atomic():
+                        tune_connection()
+                        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+                        running = locked.status == ImportJob.Status.RUNNING
+                        if not running or locked.last_row != job.last_row:
+                            raise ImportStopped("Another run of this import took over.")
+                        rows_in_group = 0
+                        while True:
+                            stopped = self._chunk(processor, locked, prepared, timing)
+                            if stopped is not None:
+                                break
+                            rows_in_group += len(prepared)
+                            gc_tick(locked.chunks_done)
+                            if (
+                                rows_in_group >= group_rows
+                                or time.monotonic() - t0 >= group_seconds
+                            ):
+                                break
+                            waited = time.monotonic()
+                            prepared = next(chunks, [])
+                            timing["wait"] += time.monotonic() - waited
+                            if not prepared:
+                                break
+                        t1 = time.monotonic()
+                        note_progress(locked, self._session_rows, self._session_start, t0)
+                    timing["commit"] += time.monotonic() - t1
+                except BaseException:
+                    _restore_seen(state.seen, seen_before)
+                    raise
+                job.__dict__.update(
+                    {k: getattr(locked, k) for k in _PROGRESS_FIELDS}  # keep our copy in step
+                )
+                timing["chunk"] += time.monotonic() - t0
+                if progress is not None:
+                    progress(job)
+                if stopped is not None:
+                    raise stopped
+                waited = time.monotonic()
         logger.info(
-            "import %s: %s rows; seconds waiting for prepared rows %.1f, classifying %.1f "
-            "(of which beside the writes %.1f), writing %.1f (inserts: %s), committing %.1f, "
-            "whole chunks %.1f; CPU seconds of this process %.1f, of its normalising workers "
-            "%.1f; seconds the reading worker waited for this process %s; CPU seconds of "
-            "the PostgreSQL backends (local server): the writer's %s, the classifier's %s",
+            "import %s: %s rows; seconds waiting for prepared rows %.1f, classifying %.1f, "
+            "writing %.1f (inserts: %s), committing %.1f, whole chunks %.1f; CPU seconds "
+            "of this process %.1f, of its normalising workers %.1f; seconds the reading "
+            "worker waited for this process %s",
             job.pk,
             self._session_rows,
             timing["wait"],
             timing["classify"],
-            classifier.beside,
             timing["write"],
             ", ".join(f"{k} {v:.1f}" for k, v in sorted(fastwrite.SPENT.items())),
             timing["commit"],
@@ -376,30 +363,26 @@ class JobRunner:
             time.process_time() - cpu_start,
             _children_cpu() - children_start,
             f"{self.stats['worker_blocked']:.1f}" if "worker_blocked" in self.stats else "-",
-            _seconds(server_cpu()),
-            _seconds(classifier.server_cpu),
         )
         return finish_job(job, self.actor)
 
     def _chunk(
         self,
-        classifier: Classifier,
-        chunks: Iterator[list[Prepared]],
-        item: Classified,
+        processor: ChunkProcessor,
         locked: ImportJob,
+        prepared: list[Prepared],
         timing: dict[str, float],
-    ) -> tuple[ImportStopped | None, Classified | None]:
-        """Classify (or take the classification of) one chunk, write it and journal it, in
-        a savepoint of the commit group's transaction; with the overlap, the next chunk is
-        taken and its classification started before this one's write. Bad rows under
-        "stop": the chunk is undone (the chunks before it in the group stay) and the
-        reason returned, to raise after the commit. Returns that and the next chunk."""
-        state = classifier.processor.state
-        following: Classified | None = None
+    ) -> ImportStopped | None:
+        """Classify and write one chunk and journal it, in a savepoint of the commit
+        group's transaction. Bad rows under "stop": the chunk is undone (the chunks
+        before it in the group stay) and the reason returned, to raise after the commit."""
+        state = processor.state
+        seen_before = _snapshot_seen(state.seen)
         t0 = time.monotonic()
         try:
             with transaction.atomic():
-                result = classifier.result(item)
+                processor.erased = self._erased.refresh()
+                result = processor.classify(prepared)
                 if self.options.on_error == "stop" and result.counts.get("error"):
                     first = next(o for o in result.outcomes if o.action == "error")
                     raise ImportStopped(
@@ -407,44 +390,14 @@ class JobRunner:
                     )
                 t1 = time.monotonic()
                 timing["classify"] += t1 - t0
-                if classifier.pool is not None:
-                    following_rows = _next_chunk(chunks, timing)
-                    t1 = time.monotonic()
-                    if following_rows is not None:
-                        following = classifier.start(following_rows)
-                classifier.processor.write(result)
+                processor.write(result)
                 timing["write"] += time.monotonic() - t1
-                _commit_chunk(locked, result, item.prepared)
+                _commit_chunk(locked, result, prepared)
         except ImportStopped as exc:
-            _restore_seen(state.seen, item.seen_before)
-            return exc, None
-        except BaseException:
-            classifier.settle(following)
-            raise
-        t2 = time.monotonic()
-        classifier.settle(following)  # then ``state.created`` may change
-        timing["classify"] += time.monotonic() - t2
-        state.created.add_many(cid for _, cid in result.created)
-        self._session_rows += len(item.prepared)
-        return None, following
-
-
-def _seconds(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
-
-
-def _next_chunk(
-    chunks: Iterator[list[Prepared]], timing: dict[str, float]
-) -> list[Prepared] | None:
-    """The next non-empty prepared chunk (None at the end); the wait is timed."""
-    t0 = time.monotonic()
-    try:
-        for prepared in chunks:
-            if prepared:
-                return prepared
+            _restore_seen(state.seen, seen_before)
+            return exc
+        self._session_rows += len(prepared)
         return None
-    finally:
-        timing["wait"] += time.monotonic() - t0
 
 
 def _children_cpu() -> float:
