@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -85,6 +85,21 @@ def error_of(exc: Exception) -> tuple[str, str]:
     return "", str(exc)
 
 
+def unit_outcome(unit: list[Row], step: Callable[[], Outcome]) -> Outcome:
+    """``step``'s outcome for a unit, or the unit's outcome when a row of it is refused
+    (``RowSkipped``) or invalid (the error and its field, on the row that raised it)."""
+    try:
+        return step()
+    except RowSkipped as exc:
+        return Outcome(
+            row=unit[0][0], action="skipped", field=exc.field, reason=exc.reason, rows=len(unit)
+        )
+    except (ValidationError, RowError, PermissionDenied, Contact.DoesNotExist) as exc:
+        name, reason = error_of(exc)
+        row = getattr(exc, "row", None) or unit[0][0]
+        return Outcome(row=row, action="error", field=name, reason=reason, rows=len(unit))
+
+
 @dataclass
 class Context:
     actor: User
@@ -129,25 +144,12 @@ class Target:
         self.prefetch(ctx, rows)
         out: list[Outcome] = []
         for unit in self.units(rows):
-            try:
+
+            def step(unit: list[Row] = unit) -> Outcome:
                 with transaction.atomic():
-                    out.append(self.process(ctx, unit))
-            except RowSkipped as exc:
-                out.append(
-                    Outcome(
-                        row=unit[0][0],
-                        action="skipped",
-                        field=exc.field,
-                        reason=exc.reason,
-                        rows=len(unit),
-                    )
-                )
-            except (ValidationError, RowError, PermissionDenied, Contact.DoesNotExist) as exc:
-                name, reason = error_of(exc)
-                row = getattr(exc, "row", None) or unit[0][0]
-                out.append(
-                    Outcome(row=row, action="error", field=name, reason=reason, rows=len(unit))
-                )
+                    return self.process(ctx, unit)
+
+            out.append(unit_outcome(unit, step))
         return out
 
     def prefetch(self, ctx: Context, rows: list[Row]) -> None:
@@ -195,8 +197,22 @@ def parse_when(raw: Any, name: str) -> dt.datetime:
     return clean_datetime(dt.datetime.combine(day, dt.time()), name)
 
 
-def find_contact(ctx: Context, values: Mapping[str, Any], *, email: str, external_id: str) -> int:
-    """The id of the visible contact named by a row's email or contact external id."""
+def email_address_and_key(raw: str) -> tuple[str, str]:
+    """A contact email cell's normalised address and match key (NormalizationError)."""
+    address = normalize_email(raw)
+    return address, email_match_key(address)
+
+
+def find_contact(
+    ctx: Context,
+    values: Mapping[str, Any],
+    *,
+    email: str,
+    external_id: str,
+    address_of: Callable[[str], tuple[str, str]] = email_address_and_key,
+) -> int:
+    """The id of the visible contact named by a row's email or contact external id
+    (``address_of``: ``email_address_and_key``, or a memo of it)."""
     ext = text(values, external_id)
     raw_email = text(values, email)
     if not ext and not raw_email:
@@ -217,10 +233,10 @@ def find_contact(ctx: Context, values: Mapping[str, Any], *, email: str, externa
         if not raw_email:
             raise RowError(external_id, f"No contact with external id {ext[:60]!r}.")
     try:
-        address = normalize_email(raw_email)
+        address, match = address_of(raw_email)
     except NormalizationError as exc:
         raise RowError(email, f"Not a valid email address: {raw_email[:60]!r}.") from exc
-    key = ("email", email_match_key(address))
+    key = ("email", match)
     if key not in ctx.contacts:
         ctx.contacts[key] = (
             contacts_visible_to(ctx.actor)

@@ -8,6 +8,7 @@ Each order is checked on its own first, in file order, exactly as the per-order 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -24,7 +25,6 @@ from patron.commerce.bulk import (
 )
 from patron.commerce.models import Order, Product
 from patron.commerce.selectors import orders_visible_to
-from patron.contacts.models import Contact
 from patron.contacts.selectors import require
 from patron.core.permissions import P, PermissionDenied
 from patron.imports.targets.base import (
@@ -32,9 +32,8 @@ from patron.imports.targets.base import (
     Outcome,
     Row,
     RowError,
-    RowSkipped,
-    error_of,
     text,
+    unit_outcome,
 )
 from patron.imports.targets.orders.contacts import OrderContacts
 from patron.imports.targets.orders.per_order import OrdersPerOrder
@@ -103,24 +102,7 @@ class OrdersTarget(OrdersPerOrder):
         plan = self._lookups(ctx, rows)
         out: list[Outcome] = []
         for unit in self.units(rows):
-            try:
-                out.append(self._plan_unit(ctx, plan, unit))
-            except RowSkipped as exc:
-                out.append(
-                    Outcome(
-                        row=unit[0][0],
-                        action="skipped",
-                        field=exc.field,
-                        reason=exc.reason,
-                        rows=len(unit),
-                    )
-                )
-            except (ValidationError, RowError, PermissionDenied, Contact.DoesNotExist) as exc:
-                name, reason = error_of(exc)
-                row = getattr(exc, "row", None) or unit[0][0]
-                out.append(
-                    Outcome(row=row, action="error", field=name, reason=reason, rows=len(unit))
-                )
+            out.append(unit_outcome(unit, functools.partial(self._plan_unit, ctx, plan, unit)))
         if not plan.drafts and not plan.changes:
             return out
         try:
