@@ -253,9 +253,19 @@ def find_contact(
     return found
 
 
-def prefetch_contacts(ctx: Context, rows: list[Row], *, email: str, external_id: str) -> None:
+def prefetch_contacts(
+    ctx: Context,
+    rows: list[Row],
+    *,
+    email: str,
+    external_id: str,
+    address_of: Callable[[str], tuple[str, str]] = email_address_and_key,
+    keep_known: bool = False,
+) -> None:
     """Fill ``ctx.contacts`` for a chunk's rows with two queries instead of one per row;
-    ``find_contact`` then answers from it exactly as its own queries would."""
+    ``find_contact`` (with the same ``address_of``) then answers from it exactly as its
+    own queries would. ``keep_known``: values already in ``ctx.contacts`` are not
+    looked up again."""
     keys: set[str] = set()
     exts: set[str] = set()
     for _, values in rows:
@@ -264,13 +274,15 @@ def prefetch_contacts(ctx: Context, rows: list[Row], *, email: str, external_id:
         raw = text(values, email)
         if raw:
             with contextlib.suppress(NormalizationError):  # find_contact reports it
-                keys.add(email_match_key(normalize_email(raw)))
+                keys.add(address_of(raw)[1])
     visible = contacts_visible_to(ctx.actor)
     for kind, field_name, wanted in (
         ("ext", "external_id", exts),
         ("email", "email_match_key", keys),
     ):
         found: dict[str, int] = {}
+        if keep_known:
+            wanted = wanted - {v for k, v in ctx.contacts if k == kind}
         items = sorted(wanted)
         for i in range(0, len(items), 500):
             batch = items[i : i + 500]

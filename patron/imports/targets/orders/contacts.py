@@ -7,10 +7,14 @@ the whole run. Its answers and errors are ``find_contact`` / ``prefetch_contacts
 
 from __future__ import annotations
 
-from patron.contacts.selectors import contacts_visible_to
-from patron.hygiene.normalize.email import email_match_key, normalize_email
 from patron.hygiene.normalize.text import NormalizationError
-from patron.imports.targets.base import Context, Row, find_contact, text
+from patron.imports.targets.base import (
+    Context,
+    Row,
+    email_address_and_key,
+    find_contact,
+    prefetch_contacts,
+)
 
 EMAIL_MEMO = 200_000  # distinct email cells remembered a run
 
@@ -29,8 +33,7 @@ class OrderContacts:
         hit = memo.get(raw)
         if hit is None:
             try:
-                address = normalize_email(raw)
-                hit = (address, email_match_key(address))
+                hit = email_address_and_key(raw)
             except NormalizationError as exc:
                 hit = exc
             if len(memo) >= EMAIL_MEMO:
@@ -39,32 +42,16 @@ class OrderContacts:
         return hit
 
     def prefetch(self, ctx: Context, rows: list[Row]) -> None:
-        """The chunk's contacts, by external id and by email match key, among those the
-        actor may see (into ``ctx.contacts``, as ``prefetch_contacts`` fills it)."""
-        keys: set[str] = set()
-        exts: set[str] = set()
-        for _, values in rows:
-            if text(values, "contact_external_id"):
-                exts.add(text(values, "contact_external_id"))
-            raw = text(values, "email")
-            if raw:
-                hit = self.email(raw)
-                if not isinstance(hit, NormalizationError):
-                    keys.add(hit[1])
-        visible = contacts_visible_to(ctx.actor)
-        for kind, field_name, wanted in (
-            ("ext", "external_id", exts),
-            ("email", "email_match_key", keys),
-        ):
-            found: dict[str, int] = {}
-            items = sorted(wanted - {v for k, v in ctx.contacts if k == kind})
-            for i in range(0, len(items), 500):
-                batch = items[i : i + 500]
-                pairs = visible.filter(**{f"{field_name}__in": batch}).values_list(field_name, "pk")
-                for value, pk in pairs:
-                    found[value] = min(pk, found.get(value, pk))
-            for value in items:
-                ctx.contacts[(kind, value)] = found.get(value)
+        """The chunk's contacts not known yet, by external id and by email match key,
+        among those the actor may see (``prefetch_contacts`` with this run's memo)."""
+        prefetch_contacts(
+            ctx,
+            rows,
+            email="email",
+            external_id="contact_external_id",
+            address_of=self.address,
+            keep_known=True,
+        )
 
     def address(self, raw: str) -> tuple[str, str]:
         """``email``, raising its NormalizationError (``find_contact``'s ``address_of``)."""
