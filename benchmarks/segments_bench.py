@@ -253,7 +253,7 @@ def latency(samples: int, db: str) -> tuple[list[float], list[float]]:
     from django.db import connection
     from django.utils import timezone
     from django_tasks_db.models import DBTaskResult
-    from tracking_throughput import Server, basic, post
+    from tracking_client import Server, basic, post
 
     from patron.contacts.models import ContactIdentity
     from patron.events.models import Source

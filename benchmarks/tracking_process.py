@@ -39,7 +39,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from import_contacts import fresh_site  # noqa: E402  (same folder)
-from tracking_throughput import make_message  # noqa: E402
+from tracking_client import make_message  # noqa: E402
 
 
 def _proc_cpu(pid: int) -> float:
