@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import uuid
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
@@ -215,8 +216,9 @@ def _process(source: Any, *messages: dict[str, Any]) -> None:
     from patron.events.services.ingest import events_ingest
     from patron.events.services.processing import events_process_pending
 
-    msgs = [{"messageId": f"m{i}-{m['event'] if 'event' in m else m['type']}-{id(m)}", **m}
-            for i, m in enumerate(messages)]  # fmt: skip
+    # A fresh id per message: ``id(m)`` was reused by a later call's dict once the earlier
+    # one was freed, and the repeated message id was (rightly) stored once.
+    msgs = [{"messageId": uuid.uuid4().hex, **m} for m in messages]
     result = events_ingest(source=source, messages=msgs, received_at=T0)
     assert not result.rejected, result.rejected
     processed, more = events_process_pending()
