@@ -27,10 +27,10 @@ from typing import Any
 from django.db import connection, connections, transaction
 
 from patron.contacts.selectors import contacts_visible_to
-from patron.imports import fastwrite
+from patron.core import fastwrite
+from patron.core.fastwrite import tune_connection
 from patron.imports.chunk import REPORT_LIMIT, ChunkProcessor, ChunkState
 from patron.imports.erased import ErasedWatch
-from patron.imports.fastwrite import tune_connection
 from patron.imports.journal import (
     _COUNT_KEYS,
     _PROGRESS_FIELDS,

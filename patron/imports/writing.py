@@ -1,7 +1,7 @@
 """Writing a classified chunk: contacts, links, custom values, activity, journal.
 
 New contacts get reserved ids and go in with prepared multi-row inserts
-(patron.imports.fastwrite); updates use ``bulk_update`` and keep a before-image per row
+(patron.core.fastwrite); updates use ``bulk_update`` and keep a before-image per row
 (``ImportRow.changes``) for the rollback.
 """
 
@@ -14,10 +14,10 @@ from django.utils import timezone
 
 from patron.contacts.models import Company, Contact, ContactCompany, CustomFieldValue, Tag
 from patron.contacts.normalize import search_text_for
+from patron.core.fastwrite import RowTemplate, insert_dicts, insert_objects, reserve_ids
 from patron.core.models import Activity
 from patron.hygiene.normalize import contact_keys_refresh
 from patron.imports.erased import is_erased_skip
-from patron.imports.fastwrite import RowTemplate, insert_dicts, insert_objects, reserve_ids
 from patron.imports.models import ImportRow
 from patron.segments.tasks import contacts_changed
 

@@ -4,7 +4,7 @@
 for each order of the chunk, with a fixed number of statements however many orders:
 the new products (``bulk_create``), the orders (ids reserved, then ``COPY`` on
 PostgreSQL / one prepared ``INSERT`` run by ``executemany`` on SQLite, the contact
-import's ``fastwrite``), their lines (the same), the changed orders (``bulk_update``),
+shared ``core.fastwrite``), their lines (the same), the changed orders (``bulk_update``),
 one ``order.created`` / ``order.updated`` / ``product.created`` activity entry per record
 as the services write them (the same writer), then one purchase-summary refresh (ADR
 0061) and one segments hook for all the contacts touched.
@@ -26,10 +26,10 @@ from patron.commerce.models import Order, OrderLine, Product
 from patron.commerce.services import PRODUCT_TRACKED
 from patron.commerce.summary import purchase_summary_refresh
 from patron.contacts.selectors import require
+from patron.core.fastwrite import insert_dicts, reserve_ids
 from patron.core.models import Activity
 from patron.core.permissions import P
 from patron.core.services import activity_build, diff, snapshot
-from patron.imports.fastwrite import insert_dicts, reserve_ids
 from patron.imports.writing import ACTIVITY_COLUMNS
 from patron.segments.tasks import contacts_changed
 

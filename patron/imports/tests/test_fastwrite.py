@@ -11,8 +11,8 @@ from django.db import connection
 from django.utils import timezone
 
 from patron.contacts.models import Contact
+from patron.core.fastwrite import RowTemplate, insert_dicts, reserve_ids
 from patron.imports import writing
-from patron.imports.fastwrite import RowTemplate, insert_dicts, reserve_ids
 
 VALUES: list[dict[str, Any]] = [
     {"first_name": "Jane", "last_name": "Doe", "full_name": "Jane Doe", "email": "j@x.org"},

@@ -1,7 +1,9 @@
-"""Fast inserts for an import's high-volume rows (contacts, tag links, memberships, activity).
+"""Fast inserts for high-volume rows: an import's contacts, tag links, memberships and
+activity, and the contacts the event processor creates for new visitors.
 
 Contacts get their ids before they are inserted (reserved from the sequence on PostgreSQL;
-on SQLite the chunk's transaction holds the write lock, so max(id) + 1 ... is ours), then
+on SQLite the writing transaction holds the write lock (``transaction_mode`` IMMEDIATE),
+so max(id) + 1 ... is ours), then
 go in with ``COPY ... FROM STDIN`` on PostgreSQL, and on SQLite with one prepared
 ``INSERT`` run by ``executemany`` (patron.core.demo.bulk's FastInsert: values adapted
 exactly as Django would). That is several times faster than ``bulk_create``, which
