@@ -179,6 +179,9 @@ TASKS = {
 }
 
 # --- Patron ---------------------------------------------------------------------------
+# SQLite page cache of the event processor's connection while it works (the default
+# 2 MB re-read most pages of a batch from the file; docs/performance.md).
+PATRON_PROCESSOR_SQLITE_CACHE_MB = int(os.environ.get("PATRON_PROCESSOR_SQLITE_CACHE_MB", "256"))
 PATRON_DEFAULT_REGION = os.environ.get("PATRON_DEFAULT_REGION", "US")
 PATRON_API_PAGE_SIZE = 50
 PATRON_API_MAX_PAGE_SIZE = 500

@@ -10,6 +10,8 @@ checkpoint after each batch (copying pages while the next batch is worked out on
 other core; sqlite3 releases the GIL while it works). A PASSIVE checkpoint takes no lock
 that writers or readers wait for, and does what it can: what it leaves, the next one (or
 any other connection's automatic one) does. Nothing here changes what is committed.
+
+Also here: the processor connection's bigger SQLite page cache (``page_cache``).
 """
 
 from __future__ import annotations
@@ -53,6 +55,29 @@ class Checkpointer:
         self.done = True
         self.wake.set()
         self.thread.join(timeout=60)
+
+
+@contextlib.contextmanager
+def page_cache(megabytes: int) -> Iterator[None]:
+    """On SQLite, within the block: a page cache of ``megabytes`` on this connection
+    (SQLite's default is 2 MB), restored after; elsewhere nothing. The processor reads
+    and rewrites pages of the events table, its five indexes and the aggregates all
+    over a batch: with 2 MB most of them were read again from the file (a system call
+    and a copy each). Memory is taken as pages are used, up to the size, and given
+    back when the block ends (docs/performance.md, processing: SQLite page cache)."""
+    if connection.vendor != "sqlite" or megabytes <= 0:
+        yield
+        return
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        previous = int(cursor.fetchone()[0])
+        cursor.execute(f"PRAGMA cache_size = -{int(megabytes) * 1024:d}")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {previous:d}")
 
 
 @contextlib.contextmanager

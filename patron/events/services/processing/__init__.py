@@ -20,13 +20,14 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from patron.contacts.models import Contact, CustomField
 from patron.core.services import workspace_get
 from patron.events.models import ContactTraits, Event, RejectedMessage, Source
 from patron.events.services._prefetch import Prefetcher, prefetching
-from patron.events.services._wal import checkpoints_aside
+from patron.events.services._wal import checkpoints_aside, page_cache
 from patron.events.services.aggregates import (
     aggregates_apply,
     aggregates_current,
@@ -138,12 +139,15 @@ def events_process_batches(
     """Process batches until none is left or ``time.monotonic()`` passed ``deadline``
     (checked after each batch; None: no limit), yielding the size of each committed batch.
 
-    On SQLite the WAL checkpoints of the batches' commits run on a thread meanwhile
-    (``_wal.checkpoints_aside``); on PostgreSQL the next batch's events are read on a
-    thread while a batch's statements run (``_prefetch``; exactly once is kept, see
-    there; ``prefetch_sqlite`` turns it on for SQLite, where it did not pay)."""
+    On SQLite the connection gets a bigger page cache meanwhile
+    (``PATRON_PROCESSOR_SQLITE_CACHE_MB``, ``_wal.page_cache``) and the WAL checkpoints
+    of the batches' commits run on a thread (``_wal.checkpoints_aside``); on PostgreSQL
+    the next batch's events are read on a thread while a batch's statements run
+    (``_prefetch``; exactly once is kept, see there; ``prefetch_sqlite`` turns it on for
+    SQLite, where it did not pay)."""
     batch_size = batch_size or default_batch_size()
     with (
+        page_cache(settings.PATRON_PROCESSOR_SQLITE_CACHE_MB),
         checkpoints_aside() as checkpointer,
         prefetching(
             read_sql=unprocessed_sql(after=True),
