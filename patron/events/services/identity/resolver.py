@@ -13,8 +13,8 @@ from django.db import connection
 from django.utils import timezone
 
 from patron.contacts.models import Contact, ContactIdentity
-from patron.core.fastwrite import RowTemplate, insert_dicts, reserve_ids
-from patron.core.models import Activity
+from patron.core.fastwrite import RowTemplate, reserve_ids
+from patron.core.services import activities_insert
 from patron.events.models import Event
 from patron.events.services._sql import (
     db_value,
@@ -38,7 +38,6 @@ from patron.events.services.identity.points import (
 #: A new contact's row: every column, defaults but for id, source and the times.
 _CONTACT_COLUMNS = tuple(f.name for f in Contact._meta.concrete_fields)
 _CONTACT_DEFAULTS = {f.attname: f.get_default() for f in Contact._meta.concrete_fields}
-_ACTIVITY_COLUMNS = tuple(f.attname for f in Activity._meta.concrete_fields if f.name != "id")
 
 
 @dataclass
@@ -317,7 +316,7 @@ class Resolver:
                 }
             )
         template.insert(rows)
-        insert_dicts(Activity, entries, _ACTIVITY_COLUMNS)
+        activities_insert(entries)
         self.pending.clear()
 
     def _real(self, contact_id: int) -> int:
