@@ -273,7 +273,7 @@ class Resolver:
         activity: ids reserved first, then one fast insert each (``COPY`` on PostgreSQL,
         one prepared ``INSERT`` on SQLite; ``core.fastwrite``). ``bulk_create`` prepared
         every one of the contact's 30 columns in Python: about 200 µs a new contact
-        (docs/performance.md, processing: new visitors)."""
+        (docs/performance.md, "Tracking → Stop 13")."""
         if not self.pending:
             return
         placeholders = list(self.pending)
