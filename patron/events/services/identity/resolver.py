@@ -13,8 +13,6 @@ from django.db import connection
 from django.utils import timezone
 
 from patron.contacts.models import Contact, ContactIdentity
-from patron.core.fastwrite import RowTemplate, reserve_ids
-from patron.core.services import activities_insert
 from patron.events.models import Event
 from patron.events.services._sql import (
     db_value,
@@ -23,6 +21,7 @@ from patron.events.services._sql import (
     update_many,
     upsert_many,
 )
+from patron.events.services.identity.creating import contacts_create
 from patron.events.services.identity.joins import contacts_join
 from patron.events.services.identity.points import (
     _NAME_TRAITS,
@@ -34,10 +33,6 @@ from patron.events.services.identity.points import (
     email_match_key,
     trait_contact_points,
 )
-
-#: A new contact's row: every column, defaults but for id, source and the times.
-_CONTACT_COLUMNS = tuple(f.name for f in Contact._meta.concrete_fields)
-_CONTACT_DEFAULTS = {f.attname: f.get_default() for f in Contact._meta.concrete_fields}
 
 
 @dataclass
@@ -269,54 +264,19 @@ class Resolver:
         return placeholder
 
     def materialize(self) -> None:
-        """Create the contacts still held as placeholders, and their ``contact.created``
-        activity: ids reserved first, then one fast insert each (``COPY`` on PostgreSQL,
-        one prepared ``INSERT`` on SQLite; ``core.fastwrite``). ``bulk_create`` prepared
-        every one of the contact's 30 columns in Python: about 200 µs a new contact
-        (docs/performance.md, "Tracking → Stop 13")."""
+        """Create the contacts still held as placeholders (``creating.contacts_create``:
+        reserved ids, one fast insert) and point the placeholders at them."""
         if not self.pending:
             return
         placeholders = list(self.pending)
-        ids = reserve_ids(Contact, len(placeholders))
-        now = timezone.now()
-        template = RowTemplate(
-            Contact,
-            _CONTACT_COLUMNS,
-            {**_CONTACT_DEFAULTS, "id": None, "created_at": now, "updated_at": now},
-            ("id", "source"),
-        )
-        slot_id, slot_source = template.slot["id"], template.slot["source"]
-        rows = []
-        entries = []
-        actor_id = self.actor.pk if getattr(self.actor, "pk", None) else None
-        actor_label = (str(self.actor) if self.actor is not None else "system")[:200]
+        ids = contacts_create(actor=self.actor, new=[self.pending[p] for p in placeholders])
         for placeholder, real in zip(placeholders, ids, strict=True):
-            source, via = self.pending[placeholder]
-            row = template.new()
-            row[slot_id], row[slot_source] = real, source
-            rows.append(template.finish(row))
             self.redirects[placeholder] = real
             self.created.discard(placeholder)
             self.created.add(real)
             self._user_ids[real] = self._user_ids.pop(placeholder, set())
             if placeholder in self.foreign:
                 self.foreign[real] = self.foreign.pop(placeholder)
-            entries.append(
-                {
-                    "actor_id": actor_id,
-                    "actor_label": actor_label,
-                    "verb": "contact.created",
-                    "subject_type": "contact",
-                    "subject_id": real,
-                    "subject_label": f"Contact #{real}",  # what str() gives a new one
-                    "contact_id": real,
-                    "company_id": None,
-                    "changes": {"after": {"source": source, "via": via}},
-                    "created_at": now,
-                }
-            )
-        template.insert(rows)
-        activities_insert(entries)
         self.pending.clear()
 
     def _real(self, contact_id: int) -> int:
