@@ -17,8 +17,14 @@ loopback. Phases:
    connections) while a worker process runs the processor in a loop; reports the lag
    (time from the last batch's answer until every event is processed) and the largest
    backlog, sampled each second.
+   Also the latency of each of those ``/v1/batch`` posts from its due time (p50, p99,
+   max): what a client waits while the processor holds the database (on SQLite its
+   batch holds the one write lock).
 4. latency: single ``/v1/track`` calls at ``--track-rate`` requests/s (open loop) for
-   ``--seconds``; reports p50/p95/p99.
+   ``--seconds`` (at most 10); reports p50/p95/p99. The processor is not running.
+5. live: the same calls while a worker process runs the processor in a loop, as in
+   production, where each call's event is processed seconds later; reports p50/p95/p99
+   and max, and the lag until every event is processed.
 
 All traffic goes to 127.0.0.1 only; every loop is bounded in count and time.
 """
@@ -128,6 +134,7 @@ def _send_paced(
     per_second: int,
     start: float,
     finished: list[float],
+    waits: list[float],
 ) -> None:
     """Post ``bodies[first::step]``, each at its due time (body i at ``start + i /
     per_second``): ``step`` of these together hold the mixed phase's rate, which one
@@ -140,9 +147,37 @@ def _send_paced(
             if delay > 0:
                 time.sleep(delay)
             post(conn, "/v1/batch", bodies[i], auth)
+            waits.append((time.monotonic() - (start + i / per_second)) * 1000)  # ms, open loop
     finally:
         conn.close()
         finished.append(time.monotonic())
+
+
+def processor_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """A worker process running the event processor in a loop (as ``patron worker``'s
+    task does while events arrive), for at most 15 minutes."""
+    return subprocess.Popen(
+        [
+            PYTHON,
+            "-c",
+            "import django, time; django.setup();"
+            "from patron.events.services.processing import events_process_pending as p\n"
+            "end = time.monotonic() + 900\n"
+            "while time.monotonic() < end:\n"
+            "    n, _ = p(max_seconds=5)\n"
+            "    time.sleep(0.05 if n == 0 else 0)\n",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+
+
+def processed_lag(event_model: Any, since: float, limit: float = 300) -> float:
+    """Seconds from ``since`` until no event is waiting (checked every 50 ms)."""
+    deadline = since + limit
+    while event_model.objects.filter(processed=False).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return time.monotonic() - since
 
 
 def pct(values: list[float], p: float) -> float:
@@ -194,8 +229,8 @@ def main() -> int:
     ap.add_argument("--port", type=int, default=0, help="0: a free port")
     ap.add_argument(
         "--phases",
-        default="ingest,process,mixed,latency",
-        help="comma-separated subset of ingest,process,mixed,latency (without ingest, "
+        default="ingest,process,mixed,latency,live",
+        help="comma-separated subset of ingest,process,mixed,latency,live (without ingest, "
         "the others run on an empty database)",
     )
     ap.add_argument(
@@ -323,27 +358,16 @@ def main() -> int:
             rest = batches[ok:]
             per_second = max(1, int(args.mixed_rate / args.batch))
             mixed = rest[: int(per_second * args.seconds)]
-            worker = subprocess.Popen(
-                [
-                    PYTHON,
-                    "-c",
-                    "import django, time; django.setup();"
-                    "from patron.events.services.processing import events_process_pending as p\n"
-                    "end = time.monotonic() + 900\n"
-                    "while time.monotonic() < end:\n"
-                    "    n, _ = p(max_seconds=5)\n"
-                    "    time.sleep(0.05 if n == 0 else 0)\n",
-                ],
-                cwd=ROOT,
-                env=env,
-            )
+            worker = processor_worker(env)
             backlog: list[int] = []
             finished: list[float] = []
+            waits: list[float] = []
             start = time.monotonic()
             senders = [
                 threading.Thread(
                     target=_send_paced,
-                    args=(args.port, auth, mixed, k, args.threads, per_second, start, finished),
+                    args=(args.port, auth, mixed, k, args.threads, per_second, start),
+                    kwargs={"finished": finished, "waits": waits},
                 )
                 for k in range(min(args.threads, len(mixed)) or 1)
             ]
@@ -355,10 +379,7 @@ def main() -> int:
             for sender in senders:
                 sender.join()
             sent_done = max(finished) if finished else time.monotonic()
-            deadline = sent_done + 300
-            while Event.objects.filter(processed=False).exists() and time.monotonic() < deadline:
-                time.sleep(0.05)
-            lag = time.monotonic() - sent_done
+            lag = processed_lag(Event, sent_done)
             worker.terminate()
             worker.wait(10)
             mixed_rate = len(mixed) * args.batch / (sent_done - start)
@@ -366,6 +387,10 @@ def main() -> int:
             results["mixed_max_backlog"] = max(backlog) if backlog else 0
             results["mixed_backlog_each_second"] = backlog
             results["mixed_lag_after_last_event_s"] = round(lag, 2)
+            if waits:
+                results["mixed_batch_p50_ms"] = round(pct(waits, 50), 1)
+                results["mixed_batch_p99_ms"] = round(pct(waits, 99), 1)
+                results["mixed_batch_max_ms"] = round(max(waits), 1)
             log(
                 f"mixed: {mixed_rate:,.0f} events/s in, max backlog {max(backlog or [0])}, "
                 f"all processed {lag:.2f}s after the last batch"
@@ -385,6 +410,26 @@ def main() -> int:
             log(
                 f"track @ {args.track_rate}/s: p50 {pct(lat, 50):.1f} ms, "
                 f"p95 {pct(lat, 95):.1f} ms, p99 {pct(lat, 99):.1f} ms"
+            )
+
+        if "live" in phases:
+            # 5. single /v1/track latency while the processor works, as in production
+            worker = processor_worker(env)
+            try:
+                processed_lag(Event, time.monotonic())  # the worker takes any backlog first
+                log(f"live latency phase from {time.strftime('%H:%M:%S', time.gmtime())} UTC")
+                lat = phase_latency(args.port, auth, args.track_rate, min(args.seconds, 10))
+                results["live_lag_s"] = round(processed_lag(Event, time.monotonic()), 2)
+            finally:
+                worker.terminate()
+                worker.wait(10)
+            results["live_track_p50_ms"] = round(pct(lat, 50), 1)
+            results["live_track_p95_ms"] = round(pct(lat, 95), 1)
+            results["live_track_p99_ms"] = round(pct(lat, 99), 1)
+            results["live_track_max_ms"] = round(max(lat), 1)
+            log(
+                f"live track @ {args.track_rate}/s beside the processor: p50 "
+                f"{pct(lat, 50):.1f} ms, p99 {pct(lat, 99):.1f} ms, max {max(lat):.1f} ms"
             )
     finally:
         server.stop()

@@ -182,6 +182,9 @@ TASKS = {
 # SQLite page cache of the event processor's connection while it works (the default
 # 2 MB re-read most pages of a batch from the file; docs/performance.md).
 PATRON_PROCESSOR_SQLITE_CACHE_MB = int(os.environ.get("PATRON_PROCESSOR_SQLITE_CACHE_MB", "256"))
+# Most events in one event-processing batch (one transaction); 0: by database
+# (patron.events.services.processing.BATCH_SIZE_BY_VENDOR).
+PATRON_PROCESSOR_BATCH_SIZE = int(os.environ.get("PATRON_PROCESSOR_BATCH_SIZE", "0"))
 PATRON_DEFAULT_REGION = os.environ.get("PATRON_DEFAULT_REGION", "US")
 PATRON_API_PAGE_SIZE = 50
 PATRON_API_MAX_PAGE_SIZE = 500

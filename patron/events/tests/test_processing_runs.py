@@ -117,3 +117,25 @@ def test_schedule_enqueues_once_while_a_run_is_waiting(settings, db):
     events_process_schedule()
     events_process_schedule()
     assert DBTaskResult.objects.filter(task_path=TASK_PATH, status="READY").count() == 1
+
+
+def test_batch_size_comes_from_the_setting_else_from_the_database(source_key, settings):
+    from django.db import connection
+
+    from patron.events.services.processing import (
+        BATCH_SIZE_BY_VENDOR,
+        default_batch_size,
+        events_process_batches,
+    )
+
+    # given 10 waiting events and PATRON_PROCESSOR_BATCH_SIZE = 4
+    source, _ = source_key
+    send(source, *({"type": "track", "userId": f"u{i}", "event": "Clicked"} for i in range(10)))
+    settings.PATRON_PROCESSOR_BATCH_SIZE = 4
+    # then batches hold at most 4 events
+    assert default_batch_size() == 4
+    assert list(events_process_batches()) == [4, 4, 2]
+    assert not Event.objects.filter(processed=False).exists()
+    # and without the setting each database has its own size
+    settings.PATRON_PROCESSOR_BATCH_SIZE = 0
+    assert default_batch_size() == BATCH_SIZE_BY_VENDOR[connection.vendor]
