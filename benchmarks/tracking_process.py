@@ -66,6 +66,20 @@ class Steps:
 
         setattr(owner, name, timed)
 
+    def wrap_by_first(self, owner: Any, name: str) -> None:
+        """As ``wrap``, labelled ``name:<first argument>`` (a model's or a SQL's start)."""
+        inner = getattr(owner, name)
+
+        def timed(first: Any, *args: Any, **kwargs: Any) -> Any:
+            label = getattr(first, "__name__", None) or str(first)[:40]
+            started = time.perf_counter()
+            try:
+                return inner(first, *args, **kwargs)
+            finally:
+                self.seconds[f"{name}:{label}"] += time.perf_counter() - started
+
+        setattr(owner, name, timed)
+
     def install(self) -> None:
         from django.db import connection
 
@@ -90,6 +104,11 @@ class Steps:
                     "oldest_unprocessed_sql",
                 ):
                     self.wrap(module, name, name)
+        # The aggregates' statements, per table.
+        from patron.events.services import aggregates
+
+        for name in ("upsert_many", "select_in"):
+            self.wrap_by_first(aggregates, name)
         resolver = processing.Resolver
         for name in ("prefetch", "resolve", "flush"):
             self.wrap(resolver, name, f"Resolver.{name}")

@@ -34,6 +34,7 @@ from patron.events.models import (
     Event,
 )
 from patron.events.services._sql import (
+    as_text,
     datetime_adapter,
     from_db_datetime,
     select_in,
@@ -62,8 +63,8 @@ def _summaries(ids: list[int]) -> dict[int, list[Any]]:
     table = qn(ContactEventSummary._meta.db_table)
     out: dict[int, list[Any]] = {}
     for cid, first, last, count, pages, screens, sessions in select_in(
-        "SELECT contact_id, first_seen, last_seen, event_count, page_views, "  # noqa: S608
-        f"screen_views, sessions FROM {table} WHERE contact_id IN",
+        f"SELECT contact_id, {as_text('first_seen')}, {as_text('last_seen')}, "  # noqa: S608
+        f"event_count, page_views, screen_views, sessions FROM {table} WHERE contact_id IN",
         [],
         ids,
     ):

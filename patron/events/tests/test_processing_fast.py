@@ -16,7 +16,15 @@ from django.utils import timezone
 from patron.contacts.models import Contact
 from patron.core.models import Activity
 from patron.events.models import Event
-from patron.events.services._sql import driver_cursor, from_db_datetime, pg_array, select_in
+from patron.events.services._sql import (
+    as_text,
+    db_value,
+    driver_cursor,
+    from_db_datetime,
+    pg_array,
+    select_in,
+    sqlite_time,
+)
 from patron.events.services.ingest import events_ingest
 from patron.events.services.processing import events_process_pending, int_array
 
@@ -221,3 +229,26 @@ def test_select_in_finds_tricky_values_on_both_databases(source_key):
     assert sorted(r[0] for r in found) == sorted(stored)
     ids = list(Event.objects.values_list("id", flat=True))
     assert len(select_in("SELECT id FROM events_event WHERE id IN", [], ids)) == len(TRICKY)
+
+
+def test_raw_datetimes_read_and_written_as_djangos():
+    # given times with and without microseconds, and one not in UTC
+    times = [
+        dt.datetime(2025, 3, 1, 9, 0, tzinfo=dt.UTC),
+        dt.datetime(2025, 3, 1, 9, 0, 0, 123456, tzinfo=dt.UTC),
+        dt.datetime(2025, 3, 1, 11, 30, 5, 7, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+    ]
+    for moment in times:
+        # then the raw text written is the ORM adapter's
+        if connection.vendor == "sqlite":
+            assert sqlite_time(moment) == connection.ops.adapt_datetimefield_value(moment)
+        # and what a raw read gives back (as_text) is the same aware UTC moment
+        with driver_cursor() as cursor:
+            cursor.execute(f"SELECT {as_text('%s')}", [db_value(moment)])  # noqa: S608
+            raw = cursor.fetchall()[0][0]
+        back = from_db_datetime(raw)
+        assert back == moment and back.utcoffset() == dt.timedelta(0)
+    # and text with a zone of its own, naive datetimes and None are read too
+    assert from_db_datetime("2025-03-01 11:00:00+02:00") == times[0]
+    assert from_db_datetime(dt.datetime(2025, 3, 1, 9, 0)) == times[0]
+    assert from_db_datetime(None) is None

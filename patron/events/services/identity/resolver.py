@@ -15,6 +15,7 @@ from django.utils import timezone
 from patron.contacts.models import Contact, ContactIdentity
 from patron.events.models import Event
 from patron.events.services._sql import (
+    as_text,
     db_value,
     from_db_datetime,
     select_in,
@@ -95,7 +96,8 @@ class Resolver:
             else:
                 where, params = "kind = %s AND value", [kind]
             rows += select_in(
-                f"SELECT id, contact_id, kind, value, last_seen, match_key FROM {source} WHERE {where} IN",  # noqa: S608, E501
+                f"SELECT id, contact_id, kind, value, {as_text('last_seen')}, match_key "  # noqa: S608
+                f"FROM {source} WHERE {where} IN",
                 params,
                 sorted(values),
             )

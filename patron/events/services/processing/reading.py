@@ -9,7 +9,7 @@ from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models.base import ModelState
 
 from patron.events.models import Event
-from patron.events.services._sql import driver_cursor, from_db_datetime
+from patron.events.services._sql import as_text, driver_cursor, from_db_datetime
 from patron.events.services.commerce import COMMERCE_EVENTS
 
 _LOADED = (
@@ -43,7 +43,12 @@ def unprocessed_sql(*, after: bool = False) -> str:
     qn = connection.ops.quote_name
     pg = connection.vendor == "postgresql"
     cols = ", ".join(
-        f"{qn(c)}::text" if pg and c in ("traits", "properties") else qn(c) for c in _LOADED
+        f"{qn(c)}::text"
+        if pg and c in ("traits", "properties")
+        else as_text(qn(c))
+        if c in ("timestamp", "received_at")
+        else qn(c)
+        for c in _LOADED
     )
     # Written as the partial index's own condition (event_unprocessed_idx, WHERE NOT
     # "processed"): SQLite uses a partial index only when the query's condition matches
