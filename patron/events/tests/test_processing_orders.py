@@ -115,3 +115,34 @@ def test_order_without_order_id_is_reported(source_key):
     run()
     assert not Order.objects.exists()
     assert RejectedMessage.objects.get(stage="processing").reason.endswith("order_id is required")
+
+
+def test_order_names_in_any_case_make_orders_and_other_events_read_no_properties(source_key):
+    from patron.events.models import Event
+    from patron.events.services.processing import events_process_batch
+    from patron.events.services.processing.reading import _oldest_unprocessed
+
+    # given commerce events named in other cases, and other events with properties and
+    # traits
+    source, _ = source_key
+    refund = {**_order_completed("A-2"), "event": "ORDER refunded"}
+    send(
+        source,
+        {**_order_completed("A-1"), "event": "order COMPLETED"},
+        {**refund, "properties": {"order_id": "A-1", "total": 27.5}},
+        {"type": "track", "userId": "buyer", "event": "Clicked", "properties": {"x": 1}},
+        {"type": "page", "userId": "buyer", "properties": {"url": "https://a.example/"}},
+        {"type": "identify", "userId": "buyer", "traits": {"plan": "pro"}},
+    )
+    # then the processor's read decodes what it uses only
+    read = {e.event or e.type: (e.properties, e.traits) for e in _oldest_unprocessed(10)}
+    assert read["order COMPLETED"][0]["order_id"] == "A-1"
+    assert read["ORDER refunded"][0]["order_id"] == "A-1"
+    assert read["Clicked"] == ({}, {}) and read["page"] == ({}, {})
+    assert read["identify"] == ({}, {"plan": "pro"})
+    # and the order is made and refunded as with its usual name
+    assert events_process_batch() == 5
+    order = Order.objects.get(external_id="A-1")
+    assert order.status == Order.Status.REFUNDED
+    # and the events keep their stored properties (the read never writes them)
+    assert Event.objects.get(event="Clicked").properties == {"x": 1}

@@ -29,6 +29,9 @@ _LOADED = (
     "traits",
     "properties",
 )
+#: A word every e-commerce event's name holds (the read's pre-filter of properties).
+_COMMERCE_WORD = "order"
+assert all(n.isascii() and _COMMERCE_WORD in n for n in COMMERCE_EVENTS)
 _TRAITS_USED = frozenset({Event.Type.IDENTIFY.value, Event.Type.GROUP.value})
 _IDENTIFY, _GROUP, _TRACK = (
     Event.Type.IDENTIFY.value,
@@ -42,12 +45,20 @@ def unprocessed_sql(*, after: bool = False) -> str:
     ``%s`` an id first with ``after`` (the prefetch's read)."""
     qn = connection.ops.quote_name
     pg = connection.vendor == "postgresql"
+    text = "::text" if pg else ""
+    # Traits and properties only where ``_events_from_rows`` decodes them (identify and
+    # group calls; tracks named like an order, a superset of ``is_commerce``'s names, which
+    # are ASCII): the others' JSON was converted to text and sent for nothing.
+    find = "strpos" if pg else "instr"  # (lower() folds ASCII on both)
+    only = {
+        "traits": f"CASE WHEN type IN ('{_IDENTIFY}', '{_GROUP}') THEN traits{text} END",
+        "properties": (
+            f"CASE WHEN type = '{_TRACK}' AND {find}(lower(event), '{_COMMERCE_WORD}') > 0 "
+            f"THEN properties{text} END"
+        ),
+    }
     cols = ", ".join(
-        f"{qn(c)}::text"
-        if pg and c in ("traits", "properties")
-        else as_text(qn(c))
-        if c in ("timestamp", "received_at")
-        else qn(c)
+        only[c] if c in only else as_text(qn(c)) if c in ("timestamp", "received_at") else qn(c)
         for c in _LOADED
     )
     # Written as the partial index's own condition (event_unprocessed_idx, WHERE NOT
