@@ -158,3 +158,34 @@ def test_the_command_runs_the_checkpoint_thread_and_the_shared_loop(source_key, 
     assert entered == ["checkpoints"]
     assert "Processed 7 events" in out.getvalue()
     assert _counted() == 7
+
+
+@pytest.mark.django_db(transaction=True)
+def test_only_a_full_batch_starts_the_next_read(source_key, monkeypatch):
+    # Given 25 waiting events, worked in batches of 10
+    source, _ = source_key
+    _backlog(source, 25)
+    started: list[int] = []
+    original_start = Prefetcher.start
+
+    def start(self: Prefetcher, batch_ids: Any) -> None:
+        started.append(len(batch_ids))
+        original_start(self, batch_ids)
+
+    monkeypatch.setattr(Prefetcher, "start", start)
+    assert list(processing.events_process_batches(batch_size=10, prefetch_sqlite=True)) == [
+        10,
+        10,
+        5,
+    ]
+    # Then the two full batches started a read of what follows, the last (partial) one not
+    assert started == [10, 10]
+    # And a run that finds a partial batch opens no second connection at all
+    result = events_ingest(
+        source=source,
+        messages=[{"type": "track", "userId": "u1", "event": "Clicked", "messageId": "x1"}],
+    )
+    assert result.accepted == 1
+    assert list(processing.events_process_batches(batch_size=10, prefetch_sqlite=True)) == [1]
+    assert started == [10, 10]
+    assert _counted() == 26

@@ -199,7 +199,10 @@ def events_process_batch(
     events = prefetched if prefetched else _oldest_unprocessed(batch_size)
     if not events:
         return 0
-    if prefetcher is not None:
+    if prefetcher is not None and len(events) >= batch_size:
+        # Only after a full batch: a partial one took all that was waiting. Under light
+        # traffic each run is one small batch, and a prefetch would open the thread's
+        # connection (a new PostgreSQL backend) for every run, to read nothing.
         prefetcher.start([e.pk for e in events])
     read = len(events)
     actor = SystemActor("tracking API")
