@@ -21,7 +21,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Q
 from django.utils import timezone
 from nameparser import HumanName
 
@@ -36,7 +35,7 @@ from patron.contacts.normalize import (
 from patron.core.models import Activity
 from patron.core.services import activity_build, activity_record, diff, snapshot
 from patron.events.models import ContactTraits, Event, RejectedMessage
-from patron.events.services._sql import update_many
+from patron.events.services._sql import delete_many, update_many
 from patron.events.services.identity import email_match_key, normalize_email, normalize_phone
 from patron.hygiene.normalize import contact_keys_refresh
 
@@ -135,11 +134,7 @@ class ProfileWrites:
                 update_fields=fields,
             )
         # An email/phone now primary is no longer kept as a secondary identity too.
-        for i in range(0, len(self.drop_identities), 200):
-            cond = Q()
-            for contact_id, kind, value in self.drop_identities[i : i + 200]:
-                cond |= Q(contact_id=contact_id, kind=kind, value=value)
-            ContactIdentity.objects.filter(cond).delete()
+        delete_many(ContactIdentity, ("contact", "kind", "value"), self.drop_identities)
 
 
 class Problems:
