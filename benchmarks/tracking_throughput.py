@@ -185,6 +185,21 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
+def put_percentiles(
+    results: dict[str, Any],
+    prefix: str,
+    values: list[float],
+    points: tuple[int, ...] = (50, 95, 99),
+    *,
+    top: bool = False,
+) -> None:
+    """``{prefix}_p{N}_ms`` for each point (and ``{prefix}_max_ms`` with ``top``)."""
+    for point in points:
+        results[f"{prefix}_p{point}_ms"] = round(pct(values, point), 1)
+    if top:
+        results[f"{prefix}_max_ms"] = round(max(values), 1)
+
+
 def _db_background(connection: Any, before: dict[str, int] | None = None) -> dict[str, int]:
     """PostgreSQL: checkpoints so far and autovacuum workers running now (with ``before``:
     the checkpoints since then, and whether an autovacuum ran at either moment), so a
@@ -388,9 +403,7 @@ def main() -> int:
             results["mixed_backlog_each_second"] = backlog
             results["mixed_lag_after_last_event_s"] = round(lag, 2)
             if waits:
-                results["mixed_batch_p50_ms"] = round(pct(waits, 50), 1)
-                results["mixed_batch_p99_ms"] = round(pct(waits, 99), 1)
-                results["mixed_batch_max_ms"] = round(max(waits), 1)
+                put_percentiles(results, "mixed_batch", waits, (50, 99), top=True)
             log(
                 f"mixed: {mixed_rate:,.0f} events/s in, max backlog {max(backlog or [0])}, "
                 f"all processed {lag:.2f}s after the last batch"
@@ -404,9 +417,7 @@ def main() -> int:
             lat = phase_latency(args.port, auth, args.track_rate, min(args.seconds, 10))
             results["latency_background"] = _db_background(connection, before)
             results["track_rate"] = args.track_rate
-            results["track_p50_ms"] = round(pct(lat, 50), 1)
-            results["track_p95_ms"] = round(pct(lat, 95), 1)
-            results["track_p99_ms"] = round(pct(lat, 99), 1)
+            put_percentiles(results, "track", lat)
             log(
                 f"track @ {args.track_rate}/s: p50 {pct(lat, 50):.1f} ms, "
                 f"p95 {pct(lat, 95):.1f} ms, p99 {pct(lat, 99):.1f} ms"
@@ -423,10 +434,7 @@ def main() -> int:
             finally:
                 worker.terminate()
                 worker.wait(10)
-            results["live_track_p50_ms"] = round(pct(lat, 50), 1)
-            results["live_track_p95_ms"] = round(pct(lat, 95), 1)
-            results["live_track_p99_ms"] = round(pct(lat, 99), 1)
-            results["live_track_max_ms"] = round(max(lat), 1)
+            put_percentiles(results, "live_track", lat, top=True)
             log(
                 f"live track @ {args.track_rate}/s beside the processor: p50 "
                 f"{pct(lat, 50):.1f} ms, p99 {pct(lat, 99):.1f} ms, max {max(lat):.1f} ms"
