@@ -104,11 +104,14 @@ class Steps:
                     "oldest_unprocessed_sql",
                 ):
                     self.wrap(module, name, name)
-        # The aggregates' statements, per table.
+        # The aggregates' and the identity look-ups' statements, per table.
         from patron.events.services import aggregates
 
         for name in ("upsert_many", "select_in"):
             self.wrap_by_first(aggregates, name)
+        from patron.events.services.identity import resolver as resolver_module
+
+        self.wrap_by_first(resolver_module, "select_in")
         resolver = processing.Resolver
         for name in ("prefetch", "resolve", "flush"):
             self.wrap(resolver, name, f"Resolver.{name}")
