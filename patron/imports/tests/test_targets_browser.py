@@ -45,6 +45,9 @@ def test_import_companies_through_the_pages(live_server: Any, page: Any, tmp_pat
     page.click("button:has-text('Check the file')")
     expect(page.locator("#preview-counts")).to_contain_text("1 created")
     page.click("button:has-text('Run the import')")
+    # The run is queued once the page it posts to has loaded (reloading before that
+    # raced the form's navigation: "Not attached to an active page").
+    expect(page.locator("body")).to_contain_text("The import is queued")
     import_job_run(job_id=ImportJob.objects.get().pk)  # what the worker does
     page.reload()
     expect(page.locator("#import-progress")).to_contain_text("Done")
