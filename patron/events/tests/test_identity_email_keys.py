@@ -184,3 +184,37 @@ def test_the_migration_backfills_match_keys_of_existing_email_identities(admin_u
         "Not An Address": "not an address",  # no valid address: its lower-cased form
         "Anon+1@gmail.com": "",  # not an email identity: untouched
     }
+
+
+def test_the_identity_match_key_is_hygienes_with_one_validation(monkeypatch):
+    from patron.events.services.identity import points
+    from patron.hygiene.normalize import email as hygiene_email
+    from patron.hygiene.normalize import email_match_key as hygiene_key
+
+    cases = [
+        "Jane.Doe+news@GoogleMail.com",
+        "jane.doe@gmail.com",
+        "  Bo <bo+x@Example.ORG> ",
+        "ü@müller.de",
+        "+tag@example.com",
+        "not an address",
+        "",
+    ]
+    # the same keys as hygiene's own function, invalid input included
+    for value in cases:
+        assert points.email_match_key(value) == hygiene_key(value), value
+    # and a new address is validated once for its normal form and its key together
+    calls: list[str] = []
+    real = hygiene_email.validate_email
+
+    def counted(text: str, **kwargs: Any) -> Any:
+        calls.append(text)
+        return real(text, **kwargs)
+
+    monkeypatch.setattr(hygiene_email, "validate_email", counted)
+    points.normalize_email.cache_clear()
+    points.email_match_key.cache_clear()
+    address = points.normalize_email("New.Person+a@Example.com")
+    assert points.email_match_key(address) == "new.person@example.com"
+    assert points.email_match_key("New.Person+a@Example.com") == "new.person@example.com"
+    assert len(calls) == 2  # the raw spelling and the normalised one, once each

@@ -2,7 +2,7 @@
 
 from patron.hygiene.normalize.country import normalize_country
 from patron.hygiene.normalize.dates import normalize_date
-from patron.hygiene.normalize.email import email_match_key, normalize_email
+from patron.hygiene.normalize.email import address_match_key, email_match_key, normalize_email
 from patron.hygiene.normalize.name import (
     ParsedName,
     given_name_key,
@@ -24,6 +24,7 @@ __all__ = [
     "Normalized",
     "OnInvalid",
     "ParsedName",
+    "address_match_key",
     "clean_text",
     "contact_input_normalize",
     "contact_keys_refresh",

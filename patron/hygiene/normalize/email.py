@@ -45,6 +45,12 @@ def email_match_key(value: str) -> str:
         address = normalize_email(value)
     except NormalizationError:
         return ""
+    return address_match_key(address)
+
+
+def address_match_key(address: str) -> str:
+    """``email_match_key`` of an address ``normalize_email`` returned (not validated
+    again: callers that hold the normalised address skip a second validation)."""
     if not address:
         return ""
     local, _, domain = address.rpartition("@")

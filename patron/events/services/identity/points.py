@@ -11,7 +11,7 @@ from patron.contacts.models import ContactIdentity
 from patron.contacts.normalize import NormalizationError
 from patron.contacts.normalize import normalize_email as _normalize_email
 from patron.contacts.normalize import normalize_phone as _normalize_phone
-from patron.hygiene.normalize import email_match_key as _email_match_key
+from patron.hygiene.normalize import address_match_key
 
 USER_ID = ContactIdentity.Kind.USER_ID.value
 ANON_ID = ContactIdentity.Kind.ANONYMOUS_ID.value
@@ -52,7 +52,18 @@ class SystemActor:
 # functions of their input, so memoised; failures are not cached (rare) and re-raise.
 normalize_email = functools.lru_cache(maxsize=20_000)(_normalize_email)
 normalize_phone = functools.lru_cache(maxsize=20_000)(_normalize_phone)
-email_match_key = functools.lru_cache(maxsize=20_000)(_email_match_key)
+
+
+@functools.lru_cache(maxsize=20_000)
+def email_match_key(value: str) -> str:
+    """hygiene's ``email_match_key``, through the memoised ``normalize_email``: the
+    address is validated once for both (hygiene's own validated it again: two
+    ``validate_email`` calls a new identify email, docs/performance.md, Stop 14)."""
+    try:
+        address = normalize_email(value)
+    except NormalizationError:
+        return ""
+    return address_match_key(address)
 
 
 def trait_contact_points(traits: Any, region: str) -> list[tuple[str, str]]:
