@@ -97,10 +97,10 @@ def activity_build(
         subject_type = subject_type or subject._meta.model_name
         subject_id = subject.pk
         subject_label = subject_label or str(subject)[:300]
-    actor_obj = actor if getattr(actor, "pk", None) else None
+    actor_obj, actor_label = activity_actor(actor)
     return Activity(
         actor=actor_obj,
-        actor_label=(str(actor) if actor is not None else "system")[:200],
+        actor_label=actor_label,
         verb=verb,
         subject_type=subject_type or "",
         subject_id=subject_id,
@@ -108,6 +108,15 @@ def activity_build(
         contact_id=contact_id,
         company_id=company_id,
         changes=_jsonable(dict(changes or {})),
+    )
+
+
+def activity_actor(actor: Any) -> tuple[Any, str]:
+    """An entry's actor and its label: a stored user (one with a pk), else None (the
+    system, an API key, the tracking pipeline); the label names either."""
+    return (
+        actor if getattr(actor, "pk", None) else None,
+        (str(actor) if actor is not None else "system")[:200],
     )
 
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from patron.contacts.models import Contact
 from patron.core.fastwrite import RowTemplate, reserve_ids
-from patron.core.services import activities_insert
+from patron.core.services import activities_insert, activity_actor
 
 #: A new contact's row: every column, defaults but for id, source and the times.
 _CONTACT_COLUMNS = tuple(f.name for f in Contact._meta.concrete_fields)
@@ -36,8 +36,8 @@ def contacts_create(*, actor: Any, new: Sequence[tuple[str, str]]) -> list[int]:
         ("id", "source"),
     )
     slot_id, slot_source = template.slot["id"], template.slot["source"]
-    actor_id = actor.pk if getattr(actor, "pk", None) else None
-    actor_label = (str(actor) if actor is not None else "system")[:200]
+    stored_actor, actor_label = activity_actor(actor)
+    actor_id = stored_actor.pk if stored_actor is not None else None
     rows = []
     entries = []
     for pk, (source, via) in zip(ids, new, strict=True):
