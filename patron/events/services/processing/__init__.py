@@ -95,9 +95,8 @@ BATCH_SIZE_BY_VENDOR = {"postgresql": 8000, "sqlite": 8000}
 
 def default_batch_size() -> int:
     """``PATRON_PROCESSOR_BATCH_SIZE`` if set (above 0), else the database's default."""
-    configured = int(getattr(settings, "PATRON_PROCESSOR_BATCH_SIZE", 0) or 0)
-    if configured > 0:
-        return configured
+    if settings.PATRON_PROCESSOR_BATCH_SIZE > 0:
+        return int(settings.PATRON_PROCESSOR_BATCH_SIZE)
     return BATCH_SIZE_BY_VENDOR.get(connection.vendor, BATCH_SIZE)
 
 

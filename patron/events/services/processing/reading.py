@@ -50,17 +50,16 @@ def unprocessed_sql(*, after: bool = False) -> str:
     # group calls; tracks named like an order, a superset of ``is_commerce``'s names, which
     # are ASCII): the others' JSON was converted to text and sent for nothing.
     find = "strpos" if pg else "instr"  # (lower() folds ASCII on both)
-    only = {
+    special = {
         "traits": f"CASE WHEN type IN ('{_IDENTIFY}', '{_GROUP}') THEN traits{text} END",
         "properties": (
             f"CASE WHEN type = '{_TRACK}' AND {find}(lower(event), '{_COMMERCE_WORD}') > 0 "
             f"THEN properties{text} END"
         ),
+        "timestamp": as_text(qn("timestamp")),
+        "received_at": as_text(qn("received_at")),
     }
-    cols = ", ".join(
-        only[c] if c in only else as_text(qn(c)) if c in ("timestamp", "received_at") else qn(c)
-        for c in _LOADED
-    )
+    cols = ", ".join(special.get(c, qn(c)) for c in _LOADED)
     # Written as the partial index's own condition (event_unprocessed_idx, WHERE NOT
     # "processed"): SQLite uses a partial index only when the query's condition matches
     # it, and a bound parameter does not (nor do PostgreSQL's generic plans): with
