@@ -19,7 +19,8 @@ If a group's transaction fails, it is rolled back and each of its requests is wr
 again on its own, so one request's error is that request's alone.
 
 The two serving processes' writers still share SQLite's lock, so they
-queue on a ``flock`` of a file beside the database: the waiting writer sleeps in
+queue on a ``flock`` of a file beside the database (``ingest_wal.queued``; the
+checkpointer joins the queue to let the log restart): the waiting writer sleeps in
 the kernel and is woken the moment the other releases it, instead of polling with
 SQLite's growing sleeps. (SQLite's own lock is still taken inside: other writers, such
 as the event processor or the web UI, are not in this queue and wait as before.)
@@ -32,7 +33,6 @@ PostgreSQL, whose row locks let concurrent requests insert in parallel.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import threading
@@ -42,7 +42,7 @@ from typing import Any
 
 from django.db import DatabaseError, connection, transaction
 
-from patron.events.services.ingest_wal import checkpointer_for
+from patron.events.services.ingest_wal import checkpointer_for, queue_lock_open, queued
 
 logger = logging.getLogger(__name__)
 
@@ -73,11 +73,7 @@ class GroupWriter:
     def __init__(self, path: str, *, cross_process_lock: bool = True) -> None:
         self.path = path
         # Kept open for the writer's life: the flock is taken and released on it.
-        self.lock_fd = (
-            os.open(path + "-ingest.lock", os.O_RDWR | os.O_CREAT, 0o600)
-            if cross_process_lock
-            else None
-        )
+        self.lock_fd = queue_lock_open(path) if cross_process_lock else None
         self.prepared: Any = None
         self.jobs: list[Job] = []
         self.ready = threading.Condition()
@@ -163,11 +159,8 @@ class GroupWriter:
         if self.lock_fd is None:
             yield
             return
-        fcntl.flock(self.lock_fd, fcntl.LOCK_EX)
-        try:
+        with queued(self.lock_fd):
             yield
-        finally:
-            fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
 
 
 _writers: dict[tuple[int, str], GroupWriter] = {}
