@@ -177,7 +177,11 @@ def test_sqlite_checkpoints_run_aside_while_processing_and_the_setting_comes_bac
             super().set()
 
     monkeypatch.setattr(
-        _wal, "threading", SimpleNamespace(Event=CountingEvent, Thread=threading.Thread)
+        _wal,
+        "threading",
+        SimpleNamespace(
+            Event=CountingEvent, Thread=threading.Thread, Condition=threading.Condition
+        ),
     )
     # When they are processed
     assert events_process_pending(batch_size=10) == (25, False)

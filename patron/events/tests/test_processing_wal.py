@@ -1,0 +1,121 @@
+"""SQLite: the processor's WAL checkpoints (``_wal.Checkpointer``). Passes beside the
+batches end a batch behind, so once the log is long the processor waits for a pass
+between two batches, in the ingest writers' queue, and the log restarts (ADR 0094)."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from patron.events.models import Event
+from patron.events.services import _wal, ingest_wal
+from patron.events.services.ingest import events_ingest
+from patron.events.services.processing import events_process_pending
+
+pytestmark = pytest.mark.usefixtures("no_processing")
+
+
+def _wal_database(path: Path, rows: int) -> None:
+    with sqlite3.connect(path, isolation_level=None) as db:
+        db.execute("PRAGMA journal_mode=WAL").fetchall()
+        db.execute("PRAGMA wal_autocheckpoint = 0")
+        db.execute("CREATE TABLE t (x TEXT)")
+        db.executemany("INSERT INTO t VALUES (?)", [(uuid.uuid4().hex * 8,) for _ in range(rows)])
+
+
+def _frames_in_log(path: Path) -> int:
+    with sqlite3.connect(path, isolation_level=None) as db:
+        return int(db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1])
+
+
+def test_catching_up_waits_for_the_ingest_writers_and_restarts_the_log(tmp_path: Path) -> None:
+    # given a database whose log holds many frames, and an ingest writer in its queue
+    path = tmp_path / "events.sqlite3"
+    _wal_database(path, 2_000)
+    checkpointer = _wal.Checkpointer(str(path))
+    held = ingest_wal.queue_lock_open(str(path))
+    fcntl.flock(held, fcntl.LOCK_EX)
+    caught_up = threading.Event()
+
+    def catch_up() -> None:
+        checkpointer.catch_up()
+        caught_up.set()
+
+    try:
+        # when the processor catches up between two batches
+        threading.Thread(target=catch_up, daemon=True).start()
+        # then it waits for the writer to leave the queue
+        assert not caught_up.wait(0.5)
+    finally:
+        fcntl.flock(held, fcntl.LOCK_UN)
+        os.close(held)
+    assert caught_up.wait(10)
+    # and its pass copied the whole log, so the next write starts it again
+    assert checkpointer.whole and checkpointer.frames == 0
+    before = _frames_in_log(path)
+    with sqlite3.connect(path, isolation_level=None) as db:
+        db.execute("INSERT INTO t VALUES ('next')")
+    assert _frames_in_log(path) < min(before, 10)
+    checkpointer.stop()
+    assert checkpointer.lock_fd is None
+
+
+def test_a_pass_reports_the_log_and_whether_it_copied_all_of_it(tmp_path: Path) -> None:
+    path = tmp_path / "events.sqlite3"
+    _wal_database(path, 500)
+    checkpointer = _wal.Checkpointer(str(path))
+    try:
+        assert checkpointer.frames == 0
+        ticket = checkpointer.ask()
+        with checkpointer._turn:
+            assert checkpointer._turn.wait_for(lambda: checkpointer._answered >= ticket, 10)
+        assert checkpointer.frames == _frames_in_log(path) > 0
+        assert checkpointer.whole
+    finally:
+        checkpointer.stop()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_processor_catches_up_between_batches_once_the_log_is_long(
+    source_key: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's write-ahead log only")
+    # given 25 waiting events, and checkpoint passes that always find a long log
+    source, _ = source_key
+    events_ingest(
+        source=source,
+        messages=[
+            {"type": "track", "userId": f"u{i % 5}", "event": "Seen", "messageId": f"m{i}"}
+            for i in range(25)
+        ],
+    )
+    caught_up: list[int] = []
+
+    class LongLog(_wal.Checkpointer):
+        @property  # type: ignore[override]
+        def frames(self) -> int:
+            return _wal.RESTART_FRAMES
+
+        @frames.setter
+        def frames(self, value: int) -> None:
+            pass
+
+        def catch_up(self, timeout: float = 30.0) -> None:
+            caught_up.append(1)
+            super().catch_up(timeout)
+
+    monkeypatch.setattr(_wal, "Checkpointer", LongLog)
+    # when they are processed in batches of 10
+    assert events_process_pending(batch_size=10) == (25, False)
+    # then the processor caught up after each committed batch, and processed them all
+    assert len(caught_up) == 3
+    assert Event.objects.filter(processed=True).count() == 25
