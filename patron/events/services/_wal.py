@@ -13,11 +13,11 @@ any other connection's automatic one) does. Nothing here changes what is committ
 
 A pass beside a batch cannot finish the log: the batch's read began before it, and the
 log restarts only at a write whose read began after a pass that copied every frame. So
-the log only grew (424 MB in a 300,000-event benchmark run). Once a pass finds
-``RESTART_FRAMES`` or more, the processor waits between two batches for a pass of its
-own (``catch_up``), inside the ingest writers' queue so that their commits cannot leave
-it behind either; the next batch then writes the log from its start (119 MB in the same
-run, at the same speed; ADR 0094).
+the log only grew (to 424 MB while 100,000 events over 50,000 users were processed).
+Once a pass finds ``RESTART_FRAMES`` or more, the processor waits between two batches
+for a pass of its own (``catch_up``), inside the ingest writers' queue so that their
+commits cannot leave it behind either; the next batch then writes the log from its
+start (119 MB in the same run, at the same speed; ADR 0094).
 
 Also here: the processor connection's bigger SQLite page cache (``page_cache``).
 """
