@@ -52,6 +52,7 @@ class Checkpointer:
         #: Whether the last pass copied every frame in the log.
         self.whole = False
         self._asked = self._answered = 0
+        self._ended = False
         self.lock_fd: int | None = None
         self._turn = threading.Condition()
         self.thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
@@ -59,17 +60,20 @@ class Checkpointer:
 
     def _run(self) -> None:
         try:
-            db = sqlite3.connect(self.path, timeout=0, check_same_thread=False)
+            db: sqlite3.Connection | None = sqlite3.connect(
+                self.path, timeout=0, check_same_thread=False
+            )
         except sqlite3.Error:
-            return
+            db = None
         try:
-            while True:
+            while db is not None:
                 self.wake.wait()
                 self.wake.clear()
                 if self.done:
                     break
                 with self._turn:
                     serving = self._asked
+                self.whole = False
                 with contextlib.suppress(sqlite3.Error):  # busy: the next one catches up
                     _busy, frames, copied = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                     self.frames, self.whole = int(frames), copied == frames
@@ -77,9 +81,10 @@ class Checkpointer:
                     self._answered = serving
                     self._turn.notify_all()
         finally:
-            db.close()
-            with self._turn:
-                self._answered = self._asked
+            if db is not None:
+                db.close()
+            with self._turn:  # nobody waits for a pass that will never come
+                self._ended = True
                 self._turn.notify_all()
 
     def ask(self) -> int:
@@ -96,13 +101,16 @@ class Checkpointer:
         starts the log from its beginning again. Passes that run beside the batches
         always end a batch behind, and then the log only grows (past 1 GB in a
         benchmark; ADR 0094)."""
-        if self.lock_fd is None:
-            self.lock_fd = queue_lock_open(self.path)
+        try:
+            if self.lock_fd is None:
+                self.lock_fd = queue_lock_open(self.path)
+        except OSError:  # no lock file beside the database: passes stay beside the batches
+            return
         # In the ingest writers' queue: their commits would leave the pass behind again.
         with queued(self.lock_fd):
             ticket = self.ask()
             with self._turn:
-                self._turn.wait_for(lambda: self._answered >= ticket, timeout)
+                self._turn.wait_for(lambda: self._ended or self._answered >= ticket, timeout)
         if self.whole:  # the next write restarts the log
             self.frames = 0
 

@@ -119,3 +119,33 @@ def test_the_processor_catches_up_between_batches_once_the_log_is_long(
     # then the processor caught up after each committed batch, and processed them all
     assert len(caught_up) == 3
     assert Event.objects.filter(processed=True).count() == 25
+
+
+def test_catching_up_does_not_wait_for_a_checkpointer_that_could_not_start(
+    tmp_path: Path,
+) -> None:
+    # given a checkpointer whose database cannot be opened (its thread ends at once)
+    path = tmp_path / "not-a-directory"
+    path.write_text("x")
+    checkpointer = _wal.Checkpointer(str(path / "events.sqlite3"))
+    checkpointer.thread.join(10)
+    assert not checkpointer.thread.is_alive()
+    done = threading.Event()
+    # when the processor catches up
+    threading.Thread(target=lambda: (checkpointer.catch_up(timeout=30), done.set())).start()
+    # then it returns at once (no lock file can be made there, nor a pass run)
+    assert done.wait(5)
+
+
+def test_catching_up_does_not_wait_for_a_pass_that_will_never_come(tmp_path: Path) -> None:
+    # given a checkpointer that could not open its database, beside a lock file that can
+    checkpointer = _wal.Checkpointer(str(tmp_path / "no-such-directory" / "x.sqlite3"))
+    checkpointer.thread.join(10)
+    assert not checkpointer.thread.is_alive()
+    checkpointer.path = str(tmp_path / "x.sqlite3")  # (its lock file can be made here)
+    done = threading.Event()
+    # when the processor catches up
+    threading.Thread(target=lambda: (checkpointer.catch_up(timeout=30), done.set())).start()
+    # then it takes the queue, finds no thread to answer, and returns
+    assert done.wait(5)
+    checkpointer.stop()
