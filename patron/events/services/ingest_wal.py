@@ -108,8 +108,11 @@ class Checkpointer:
         busy, frames, _copied = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         if busy or frames < QUEUED_PASS_FRAMES:
             return
-        if self.lock_fd is None:  # opened once, after the database was found
-            self.lock_fd = queue_lock_open(self.path)
+        try:
+            if self.lock_fd is None:  # opened once, after the database was found
+                self.lock_fd = queue_lock_open(self.path)
+        except OSError:  # no lock file beside the database: the first pass has to do
+            return
         with queued(self.lock_fd):
             db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
