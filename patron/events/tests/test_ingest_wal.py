@@ -3,8 +3,6 @@ an acknowledged event survives the process being killed right after."""
 
 from __future__ import annotations
 
-import fcntl
-import os
 import signal
 import sqlite3
 import subprocess
@@ -22,6 +20,12 @@ from django.db import connection
 from patron.events.models import Event, Source
 from patron.events.services import ingest, ingest_wal
 from patron.events.services.ingest import events_ingest
+from patron.events.tests.wal_helpers import (
+    frames_in_log,
+    wal_database,
+    write_one,
+    writers_queue_held,
+)
 
 
 def _messages(n: int) -> list[dict[str, Any]]:
@@ -186,48 +190,26 @@ def test_a_checkpoint_after_the_database_was_deleted_does_not_create_it(tmp_path
     assert list(tmp_path.iterdir()) == []
 
 
-def _wal_database(path: Path, rows: int) -> None:
-    """A WAL database at ``path`` whose log holds ``rows`` rows' worth of frames, none
-    copied into the database file yet."""
-    with sqlite3.connect(path, isolation_level=None) as db:
-        db.execute("PRAGMA journal_mode=WAL").fetchall()
-        db.execute("PRAGMA wal_autocheckpoint = 0")
-        db.execute("CREATE TABLE t (x TEXT)")
-        db.execute("CREATE INDEX t_x ON t (x)")
-        db.executemany("INSERT INTO t VALUES (?)", [(uuid.uuid4().hex * 8,) for _ in range(rows)])
-
-
-def _frames_in_log(path: Path) -> int:
-    with sqlite3.connect(path, isolation_level=None) as db:
-        return int(db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1])
-
-
 def test_a_long_log_is_finished_in_the_writers_queue_and_restarts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given a log past the threshold, and an ingest writer holding the writers' queue
     monkeypatch.setattr(ingest_wal, "QUEUED_PASS_FRAMES", 10)
     path = tmp_path / "busy.sqlite3"
-    _wal_database(path, 2_000)
-    held = ingest_wal.queue_lock_open(str(path))
-    fcntl.flock(held, fcntl.LOCK_EX)
-    try:
+    wal_database(path, 2_000)
+    with writers_queue_held(path):
         # when the checkpointer is woken
         checkpointer = ingest_wal.Checkpointer(str(path))
         checkpointer.wake.set()
         # then it waits in the queue for its second pass
         assert not checkpointer.done.wait(0.5)
-    finally:
-        fcntl.flock(held, fcntl.LOCK_UN)
-        os.close(held)
     # and finishes once the writer lets go
     assert checkpointer.done.wait(10)
     # and the next write starts the log from its beginning again (a few frames, not
     # the 2,000 rows' worth plus its own)
-    before = _frames_in_log(path)
-    with sqlite3.connect(path, isolation_level=None) as db:
-        db.execute("INSERT INTO t VALUES ('one more')")
-    assert _frames_in_log(path) < min(before, 10)
+    before = frames_in_log(path)
+    write_one(path)
+    assert frames_in_log(path) < min(before, 10)
 
 
 def test_a_short_log_never_waits_for_the_writers(
@@ -236,16 +218,11 @@ def test_a_short_log_never_waits_for_the_writers(
     # given a log under the threshold (light traffic) and the writers' queue held
     monkeypatch.setattr(ingest_wal, "QUEUED_PASS_FRAMES", 1_000_000)
     path = tmp_path / "quiet.sqlite3"
-    _wal_database(path, 200)
-    held = ingest_wal.queue_lock_open(str(path))
-    fcntl.flock(held, fcntl.LOCK_EX)
-    try:
+    wal_database(path, 200)
+    with writers_queue_held(path):
         # when the checkpointer is woken
         checkpointer = ingest_wal.Checkpointer(str(path))
         checkpointer.wake.set()
         # then it checkpoints without waiting for the queue
         assert checkpointer.done.wait(10)
-    finally:
-        fcntl.flock(held, fcntl.LOCK_UN)
-        os.close(held)
     assert checkpointer.lock_fd is None

@@ -4,11 +4,7 @@ between two batches, in the ingest writers' queue, and the log restarts (ADR 009
 
 from __future__ import annotations
 
-import fcntl
-import os
-import sqlite3
 import threading
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -16,68 +12,61 @@ import pytest
 from django.db import connection
 
 from patron.events.models import Event
-from patron.events.services import _wal, ingest_wal
+from patron.events.services import _wal
 from patron.events.services.ingest import events_ingest
 from patron.events.services.processing import events_process_pending
+from patron.events.tests.wal_helpers import (
+    frames_in_log,
+    wal_database,
+    write_one,
+    writers_queue_held,
+)
 
 pytestmark = pytest.mark.usefixtures("no_processing")
 
 
-def _wal_database(path: Path, rows: int) -> None:
-    with sqlite3.connect(path, isolation_level=None) as db:
-        db.execute("PRAGMA journal_mode=WAL").fetchall()
-        db.execute("PRAGMA wal_autocheckpoint = 0")
-        db.execute("CREATE TABLE t (x TEXT)")
-        db.executemany("INSERT INTO t VALUES (?)", [(uuid.uuid4().hex * 8,) for _ in range(rows)])
+def _catching_up(checkpointer: _wal.Checkpointer) -> threading.Event:
+    """``catch_up`` started on a thread; the event is set when it returns."""
+    returned = threading.Event()
 
+    def run() -> None:
+        checkpointer.catch_up(timeout=30)
+        returned.set()
 
-def _frames_in_log(path: Path) -> int:
-    with sqlite3.connect(path, isolation_level=None) as db:
-        return int(db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1])
+    threading.Thread(target=run, daemon=True).start()
+    return returned
 
 
 def test_catching_up_waits_for_the_ingest_writers_and_restarts_the_log(tmp_path: Path) -> None:
     # given a database whose log holds many frames, and an ingest writer in its queue
     path = tmp_path / "events.sqlite3"
-    _wal_database(path, 2_000)
+    wal_database(path, 2_000)
     checkpointer = _wal.Checkpointer(str(path))
-    held = ingest_wal.queue_lock_open(str(path))
-    fcntl.flock(held, fcntl.LOCK_EX)
-    caught_up = threading.Event()
-
-    def catch_up() -> None:
-        checkpointer.catch_up()
-        caught_up.set()
-
-    try:
+    with writers_queue_held(path):
         # when the processor catches up between two batches
-        threading.Thread(target=catch_up, daemon=True).start()
+        caught_up = _catching_up(checkpointer)
         # then it waits for the writer to leave the queue
         assert not caught_up.wait(0.5)
-    finally:
-        fcntl.flock(held, fcntl.LOCK_UN)
-        os.close(held)
     assert caught_up.wait(10)
     # and its pass copied the whole log, so the next write starts it again
     assert checkpointer.whole and checkpointer.frames == 0
-    before = _frames_in_log(path)
-    with sqlite3.connect(path, isolation_level=None) as db:
-        db.execute("INSERT INTO t VALUES ('next')")
-    assert _frames_in_log(path) < min(before, 10)
+    before = frames_in_log(path)
+    write_one(path)
+    assert frames_in_log(path) < min(before, 10)
     checkpointer.stop()
     assert checkpointer.lock_fd is None
 
 
 def test_a_pass_reports_the_log_and_whether_it_copied_all_of_it(tmp_path: Path) -> None:
     path = tmp_path / "events.sqlite3"
-    _wal_database(path, 500)
+    wal_database(path, 500)
     checkpointer = _wal.Checkpointer(str(path))
     try:
         assert checkpointer.frames == 0
         ticket = checkpointer.ask()
         with checkpointer._turn:
             assert checkpointer._turn.wait_for(lambda: checkpointer._answered >= ticket, 10)
-        assert checkpointer.frames == _frames_in_log(path) > 0
+        assert checkpointer.frames == frames_in_log(path) > 0
         assert checkpointer.whole
     finally:
         checkpointer.stop()
@@ -130,9 +119,8 @@ def test_catching_up_does_not_wait_for_a_checkpointer_that_could_not_start(
     checkpointer = _wal.Checkpointer(str(path / "events.sqlite3"))
     checkpointer.thread.join(10)
     assert not checkpointer.thread.is_alive()
-    done = threading.Event()
     # when the processor catches up
-    threading.Thread(target=lambda: (checkpointer.catch_up(timeout=30), done.set())).start()
+    done = _catching_up(checkpointer)
     # then it returns at once (no lock file can be made there, nor a pass run)
     assert done.wait(5)
 
@@ -143,9 +131,8 @@ def test_catching_up_does_not_wait_for_a_pass_that_will_never_come(tmp_path: Pat
     checkpointer.thread.join(10)
     assert not checkpointer.thread.is_alive()
     checkpointer.path = str(tmp_path / "x.sqlite3")  # (its lock file can be made here)
-    done = threading.Event()
     # when the processor catches up
-    threading.Thread(target=lambda: (checkpointer.catch_up(timeout=30), done.set())).start()
+    done = _catching_up(checkpointer)
     # then it takes the queue, finds no thread to answer, and returns
     assert done.wait(5)
     checkpointer.stop()
