@@ -27,7 +27,7 @@ from patron.contacts.models import Contact, CustomField
 from patron.core.services import workspace_get
 from patron.events.models import ContactTraits, Event, RejectedMessage, Source
 from patron.events.services._prefetch import Prefetcher, prefetching
-from patron.events.services._wal import RESTART_FRAMES, checkpoints_aside, page_cache
+from patron.events.services._wal import checkpoints_aside, page_cache
 from patron.events.services.aggregates import (
     aggregates_apply,
     aggregates_current,
@@ -177,12 +177,7 @@ def events_process_batches(
             if done == 0:
                 return
             if checkpointer is not None and not connection.in_atomic_block:
-                # The batch is committed: its pages can go, beside the next batch; or,
-                # once the log is long, before it, so that the log restarts.
-                if checkpointer.frames >= RESTART_FRAMES:
-                    checkpointer.catch_up()
-                else:
-                    checkpointer.ask()
+                checkpointer.after_batch()  # the batch is committed: its pages can go
             guess = prefetcher.take() if prefetcher is not None else None
             yield done
 
