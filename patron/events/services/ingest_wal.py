@@ -32,7 +32,7 @@ So once the log holds ``QUEUED_PASS_FRAMES`` or more, the checkpointer runs a se
 pass *in the ingest writers' queue* (the ``flock`` of ``ingest_writer``): no ingest
 commit lands meanwhile, the pass copies the few frames the first one left, and the next
 ingest transaction restarts the log. The first pass, outside the queue, does the bulk
-of the copying, so the writers wait only for the remainder (15-20 ms at 25,000 events a
+of the copying, so the writers wait only for the remainder (14-22 ms at 25,000 events a
 second). Under light traffic the log stays small and the writers never wait for it.
 """
 
